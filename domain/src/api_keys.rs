@@ -1,0 +1,233 @@
+//! A project's API keys (SPEC §4.7): `pk_{env}_…` names the project, `sk_{env}_…` proves it. The
+//! secret is shown once; only its keyed hash is kept.
+
+use serde::{Deserialize, Serialize};
+use sqlx::{Any, Transaction};
+
+use crate::audit::{self, AuditEntry, RequestMeta};
+use crate::auth::{Permission, Tenant};
+use crate::error::{Error, Result, Validator};
+use crate::page::{Cursor, Page, PageRequest};
+use crate::services::Services;
+use crate::time::{self, Timestamp};
+use crate::{crypto, validate};
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKey {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub key: String,
+    pub permissions: Vec<String>,
+    pub status: String,
+    pub last_used_at: Option<Timestamp>,
+    pub expires_at: Option<Timestamp>,
+    pub created_by: Option<String>,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// A key as answered at creation: the only time its secret is shown.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedApiKey {
+    #[serde(flatten)]
+    pub key: ApiKey,
+    pub secret: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    id: String,
+    project_id: String,
+    name: String,
+    key: String,
+    permissions: String,
+    status: String,
+    last_used_at: Option<String>,
+    expires_at: Option<String>,
+    created_by: Option<String>,
+    created_at: String,
+    revoked_at: Option<String>,
+}
+
+impl From<KeyRow> for ApiKey {
+    fn from(r: KeyRow) -> Self {
+        ApiKey {
+            id: r.id,
+            project_id: r.project_id,
+            name: r.name,
+            key: r.key,
+            permissions: serde_json::from_str(&r.permissions).unwrap_or_default(),
+            status: r.status,
+            last_used_at: time::opt_from_db(r.last_used_at),
+            expires_at: time::opt_from_db(r.expires_at),
+            created_by: r.created_by,
+            created_at: time::from_db(&r.created_at),
+            revoked_at: time::opt_from_db(r.revoked_at),
+        }
+    }
+}
+
+const COLUMNS: &str =
+    "id, project_id, name, key, permissions, status, last_used_at, expires_at, created_by, created_at, revoked_at";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewApiKey {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub permissions: Option<Vec<String>>,
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// `live` (default) or `test`.
+    #[serde(default)]
+    pub environment: Option<String>,
+}
+
+/// Validated input, ready to insert.
+pub(crate) struct KeySpec {
+    name: String,
+    permissions: Vec<String>,
+    expires_at: Option<Timestamp>,
+    env: String,
+}
+
+impl KeySpec {
+    pub(crate) fn validate(input: NewApiKey) -> Result<Self> {
+        let name = input.name.unwrap_or_else(|| "Default".into());
+        let permissions = input
+            .permissions
+            .unwrap_or_else(|| Permission::ALL.iter().map(|p| p.as_str().to_string()).collect());
+        let expires_at = input.expires_at.as_deref().map(time::parse_client);
+        let env = input.environment.unwrap_or_else(|| "live".into());
+        let mut v = Validator::new();
+        v.check(validate::name(&name, 255), "name", "must be 1 to 255 characters")
+            .check(!permissions.is_empty(), "permissions", "must name at least one permission")
+            .check(
+                permissions.iter().all(|p| Permission::parse(p).is_some()),
+                "permissions",
+                "each must be one of events:write, users:manage, notifications:read, rules:manage",
+            )
+            .check(expires_at.map_or(true, |e| e.is_some()), "expiresAt", "must be an RFC 3339 time")
+            .check(
+                expires_at.flatten().map_or(true, |e| e > time::now()),
+                "expiresAt",
+                "must be in the future",
+            )
+            .check(env == "live" || env == "test", "environment", "must be live or test");
+        v.finish()?;
+        let mut permissions = permissions;
+        permissions.dedup();
+        Ok(KeySpec { name: name.trim().to_string(), permissions, expires_at: expires_at.flatten(), env })
+    }
+}
+
+/// Inserts a key inside the caller's transaction and answers it with its secret.
+pub(crate) async fn insert(
+    tx: &mut Transaction<'_, Any>,
+    svc: &Services,
+    project_id: &str,
+    spec: KeySpec,
+    created_by: Option<&str>,
+) -> Result<CreatedApiKey> {
+    // 128 random bits in the key, 256 in the secret.
+    let key = format!("pk_{}_{}", spec.env, crypto::random_hex(16));
+    let secret = format!("sk_{}_{}", spec.env, crypto::random_hex(32));
+    let now = time::now();
+    let id = uuid::Uuid::new_v4().to_string();
+    sqlx::query(
+        "INSERT INTO project_api_keys (id, project_id, name, key, secret_hash, permissions, status, expires_at, \
+         created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9)",
+    )
+    .bind(&id)
+    .bind(project_id)
+    .bind(&spec.name)
+    .bind(&key)
+    .bind(svc.keys.hash_api_secret(&secret))
+    .bind(serde_json::to_string(&spec.permissions).expect("strings serialize"))
+    .bind(spec.expires_at.map(time::to_db))
+    .bind(created_by)
+    .bind(time::to_db(now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(CreatedApiKey {
+        key: ApiKey {
+            id,
+            project_id: project_id.to_string(),
+            name: spec.name,
+            key,
+            permissions: spec.permissions,
+            status: "active".into(),
+            last_used_at: None,
+            expires_at: spec.expires_at,
+            created_by: created_by.map(str::to_string),
+            created_at: now,
+            revoked_at: None,
+        },
+        secret,
+    })
+}
+
+/// A second key beside the first: create the new one, move the servers over, revoke the old one.
+pub async fn create(svc: &Services, t: &Tenant, input: NewApiKey, meta: &RequestMeta) -> Result<CreatedApiKey> {
+    t.require_admin()?;
+    let spec = KeySpec::validate(input)?;
+    let mut tx = svc.db.pool().begin().await?;
+    let created = insert(&mut tx, svc, t.project_id(), spec, Some(t.audit_actor().1)).await?;
+    tx.commit().await?;
+    audit::record(
+        svc,
+        AuditEntry::tenant(t, "api_key.create", "api_key", Some(&created.key.id), meta)
+            .with_metadata(serde_json::json!({"name": created.key.name, "permissions": created.key.permissions})),
+    )
+    .await?;
+    Ok(created)
+}
+
+/// The project's keys, newest first; never a secret.
+pub async fn list(svc: &Services, t: &Tenant, page: PageRequest) -> Result<Page<ApiKey>> {
+    t.require_admin()?;
+    let before = page.cursor.as_ref().map(|c| c.0.clone()).unwrap_or_else(|| "~".into());
+    let rows: Vec<KeyRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM project_api_keys WHERE project_id = $1 AND created_at || id < $2 \
+         ORDER BY created_at DESC, id DESC LIMIT $3"
+    ))
+    .bind(t.project_id())
+    .bind(before)
+    .bind(page.fetch_limit())
+    .fetch_all(svc.db.pool())
+    .await?;
+    let keys = rows.into_iter().map(ApiKey::from).collect();
+    Ok(Page::from_rows(keys, page.limit, |k| Cursor(format!("{}{}", time::to_db(k.created_at), k.id))))
+}
+
+/// Revokes a key of this project at once (in this process; other processes within the cache TTL).
+pub async fn revoke(svc: &Services, t: &Tenant, id: &str, meta: &RequestMeta) -> Result<ApiKey> {
+    t.require_admin()?;
+    let id = validate::id(id)?;
+    let row: KeyRow = sqlx::query_as(&format!("SELECT {COLUMNS} FROM project_api_keys WHERE project_id = $1 AND id = $2"))
+        .bind(t.project_id())
+        .bind(&id)
+        .fetch_optional(svc.db.pool())
+        .await?
+        .ok_or(Error::NotFound)?;
+    let now = time::to_db(time::now());
+    sqlx::query(
+        "UPDATE project_api_keys SET status = 'revoked', revoked_at = COALESCE(revoked_at, $1) \
+         WHERE project_id = $2 AND id = $3",
+    )
+    .bind(&now)
+    .bind(t.project_id())
+    .bind(&id)
+    .execute(svc.db.pool())
+    .await?;
+    svc.auth_cache.forget_key(&row.key);
+    audit::record(svc, AuditEntry::tenant(t, "api_key.revoke", "api_key", Some(&id), meta)).await?;
+    let mut key = ApiKey::from(row);
+    key.status = "revoked".into();
+    key.revoked_at = key.revoked_at.or(Some(time::from_db(&now)));
+    Ok(key)
+}

@@ -1,0 +1,155 @@
+//! The audit log: one row for each change made through the API (SPEC §4.6).
+
+use serde::Serialize;
+
+use crate::auth::{PlatformAdminCtx, Tenant};
+use crate::error::Result;
+use crate::page::{Cursor, Page, PageRequest};
+use crate::services::Services;
+use crate::time::{self, Timestamp};
+
+/// Where a request came from, as the audit log keeps it.
+#[derive(Clone, Debug, Default)]
+pub struct RequestMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// One change, before it is written.
+pub struct AuditEntry<'a> {
+    project_id: Option<&'a str>,
+    actor_type: &'static str,
+    actor_id: Option<&'a str>,
+    action: &'static str,
+    resource_type: &'static str,
+    resource_id: Option<&'a str>,
+    metadata: serde_json::Value,
+    meta: &'a RequestMeta,
+}
+
+impl<'a> AuditEntry<'a> {
+    /// A change inside a project by its tenant.
+    pub fn tenant(t: &'a Tenant, action: &'static str, resource_type: &'static str, resource_id: Option<&'a str>, meta: &'a RequestMeta) -> Self {
+        let (actor_type, actor_id) = t.audit_actor();
+        AuditEntry {
+            project_id: Some(t.project_id()),
+            actor_type,
+            actor_id: Some(actor_id),
+            action,
+            resource_type,
+            resource_id,
+            metadata: serde_json::Value::Object(Default::default()),
+            meta,
+        }
+    }
+
+    /// A change by platform staff; `project_id` when it concerns one project.
+    pub fn platform(by: &'a PlatformAdminCtx, action: &'static str, resource_type: &'static str, resource_id: Option<&'a str>, meta: &'a RequestMeta) -> Self {
+        AuditEntry {
+            project_id: None,
+            actor_type: "platform_admin",
+            actor_id: Some(by.admin_id()),
+            action,
+            resource_type,
+            resource_id,
+            metadata: serde_json::Value::Object(Default::default()),
+            meta,
+        }
+    }
+
+    pub fn in_project(mut self, project_id: &'a str) -> Self {
+        self.project_id = Some(project_id);
+        self
+    }
+
+    pub fn with_metadata(mut self, metadata: serde_json::Value) -> Self {
+        self.metadata = metadata;
+        self
+    }
+}
+
+pub async fn record(svc: &Services, e: AuditEntry<'_>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_logs (id, project_id, actor_type, actor_id, action, resource_type, resource_id, \
+         metadata, ip_address, user_agent, timestamp) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(e.project_id)
+    .bind(e.actor_type)
+    .bind(e.actor_id)
+    .bind(e.action)
+    .bind(e.resource_type)
+    .bind(e.resource_id)
+    .bind(e.metadata.to_string())
+    .bind(e.meta.ip.as_deref())
+    .bind(e.meta.user_agent.as_deref().map(|s| s.chars().take(500).collect::<String>()))
+    .bind(time::to_db(time::now()))
+    .execute(svc.db.pool())
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditLog {
+    pub id: String,
+    pub project_id: Option<String>,
+    pub actor_type: String,
+    pub user_id: Option<String>,
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: Option<String>,
+    pub metadata: serde_json::Value,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub timestamp: Timestamp,
+}
+
+#[derive(sqlx::FromRow)]
+struct AuditRow {
+    id: String,
+    project_id: Option<String>,
+    actor_type: String,
+    actor_id: Option<String>,
+    action: String,
+    resource_type: String,
+    resource_id: Option<String>,
+    metadata: String,
+    ip_address: Option<String>,
+    user_agent: Option<String>,
+    timestamp: String,
+}
+
+impl From<AuditRow> for AuditLog {
+    fn from(r: AuditRow) -> Self {
+        AuditLog {
+            id: r.id,
+            project_id: r.project_id,
+            actor_type: r.actor_type,
+            user_id: r.actor_id,
+            action: r.action,
+            resource_type: r.resource_type,
+            resource_id: r.resource_id,
+            metadata: serde_json::from_str(&r.metadata).unwrap_or_default(),
+            ip_address: r.ip_address,
+            user_agent: r.user_agent,
+            timestamp: time::from_db(&r.timestamp),
+        }
+    }
+}
+
+/// A project's audit log, newest first. Ids are time-ordered (UUIDv7), so the id is the cursor.
+pub async fn list(svc: &Services, t: &Tenant, page: PageRequest) -> Result<Page<AuditLog>> {
+    t.require_admin()?;
+    let before = page.cursor.as_ref().map(|c| c.0.clone()).unwrap_or_else(|| "~".into());
+    let rows: Vec<AuditRow> = sqlx::query_as(
+        "SELECT id, project_id, actor_type, actor_id, action, resource_type, resource_id, metadata, ip_address, \
+         user_agent, timestamp FROM audit_logs WHERE project_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+    )
+    .bind(t.project_id())
+    .bind(before)
+    .bind(page.fetch_limit())
+    .fetch_all(svc.db.pool())
+    .await?;
+    Ok(Page::from_rows(rows.into_iter().map(AuditLog::from).collect(), page.limit, |a| Cursor(a.id.clone())))
+}

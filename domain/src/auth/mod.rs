@@ -1,0 +1,125 @@
+//! Authentication: turns credentials into a [`Tenant`] or a [`PlatformAdminCtx`]. Nothing else can
+//! build either.
+
+pub mod cache;
+pub mod login;
+pub mod permission;
+pub mod tenant;
+pub mod token;
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+pub use permission::Permission;
+pub use tenant::{Actor, AdminRole, PlatformAdminCtx, Tenant};
+pub use token::{Claims, TokenType};
+
+use crate::error::{Error, Result};
+use crate::services::Services;
+
+/// A bearer token's holder.
+pub enum Principal {
+    PlatformAdmin(PlatformAdminCtx),
+    Tenant(Tenant),
+}
+
+/// Limits wrong secrets per (key, client address): a guesser is slowed down, while the project's
+/// own servers, calling from elsewhere, keep working. (A lockout per key alone would let anyone who
+/// knows the publishable key lock the project out.)
+pub struct FailedSecretLimiter {
+    failures: DefaultKeyedRateLimiter<(String, Option<IpAddr>)>,
+    locked_until: dashmap::DashMap<(String, Option<IpAddr>), std::time::Instant>,
+}
+
+impl FailedSecretLimiter {
+    /// Allows `per_minute` wrong secrets per (key, address); past that the pair is refused with
+    /// 429 until the budget refills.
+    pub fn new(per_minute: u32) -> Self {
+        let n = NonZeroU32::new(per_minute.max(1)).expect("non-zero");
+        FailedSecretLimiter { failures: RateLimiter::keyed(Quota::per_minute(n)), locked_until: Default::default() }
+    }
+
+    /// Seconds left on a lock, if the pair is locked.
+    fn locked_for(&self, key: &(String, Option<IpAddr>)) -> Option<u64> {
+        let until = *self.locked_until.get(key)?;
+        let now = std::time::Instant::now();
+        if until > now {
+            Some((until - now).as_secs().max(1))
+        } else {
+            self.locked_until.remove(key);
+            None
+        }
+    }
+
+    fn record_failure(&self, key: &(String, Option<IpAddr>)) {
+        if let Err(not_until) = self.failures.check_key(key) {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+            self.locked_until.insert(key.clone(), std::time::Instant::now() + wait);
+        }
+    }
+
+    pub fn housekeep(&self) {
+        self.failures.retain_recent();
+        self.failures.shrink_to_fit();
+        let now = std::time::Instant::now();
+        self.locked_until.retain(|_, until| *until > now);
+    }
+}
+
+/// Checks an `X-API-Key` / `X-API-Secret` pair.
+pub async fn api_key(svc: &Services, key: &str, secret: &str, client: Option<IpAddr>) -> Result<Tenant> {
+    let cached = svc.auth_cache.key(&svc.db, key).await?;
+    let Some(k) = cached else {
+        return Err(Error::Unauthenticated("unknown API key"));
+    };
+    let limiter_key = (k.id.clone(), client);
+    if let Some(secs) = svc.failed_secrets.locked_for(&limiter_key) {
+        return Err(Error::RateLimited { retry_after_secs: secs });
+    }
+    if !svc.keys.verify_api_secret(secret, &k.secret_hash) {
+        svc.failed_secrets.record_failure(&limiter_key);
+        return Err(Error::Unauthenticated("wrong API secret"));
+    }
+    if k.revoked {
+        return Err(Error::Unauthenticated("this API key was revoked"));
+    }
+    if k.expires_at.is_some_and(|t| t <= crate::time::now()) {
+        return Err(Error::Unauthenticated("this API key has expired"));
+    }
+    ensure_project_active(svc, &k.project_id).await?;
+    svc.auth_cache.touch(&k.id);
+    Ok(Tenant::new(k.project_id.clone(), Actor::ApiKey { key_id: k.id.clone(), permissions: k.permissions.clone() }))
+}
+
+/// Checks a bearer token.
+pub async fn bearer(svc: &Services, token: &str) -> Result<Principal> {
+    let claims = token::verify(&svc.keys, token)?;
+    match claims.token_type {
+        TokenType::PlatformAdmin => {
+            let admin = crate::platform_admins::find_active(svc, &claims.sub)
+                .await?
+                .ok_or(Error::Unauthenticated("this admin no longer exists or is disabled"))?;
+            Ok(Principal::PlatformAdmin(PlatformAdminCtx::new(admin.id, admin.role)))
+        }
+        TokenType::ProjectAdmin | TokenType::User => {
+            let project_id = claims.project_id.ok_or(Error::Unauthenticated("token names no project"))?;
+            ensure_project_active(svc, &project_id).await?;
+            let actor = if claims.token_type == TokenType::ProjectAdmin {
+                Actor::ProjectAdmin { user_id: claims.sub }
+            } else {
+                Actor::User { user_id: claims.sub }
+            };
+            Ok(Principal::Tenant(Tenant::new(project_id, actor)))
+        }
+    }
+}
+
+async fn ensure_project_active(svc: &Services, project_id: &str) -> Result<()> {
+    match svc.auth_cache.project_status(&svc.db, project_id).await?.as_deref() {
+        None => Err(Error::Unauthenticated("the project no longer exists")),
+        Some("suspended") | Some("cancelled") => Err(Error::Forbidden("this project is suspended")),
+        Some(_) => Ok(()),
+    }
+}

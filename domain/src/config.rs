@@ -1,0 +1,78 @@
+//! Settings read from the environment (a `.env` file may add to it; the binary loads that first).
+
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+
+/// Everything the platform needs to start, as CONTRACT.md "Running it" names it.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    pub app_secret: String,
+    pub data_dir: PathBuf,
+    pub bootstrap_admin: Option<(String, String)>,
+    /// How long a cached API key is trusted before it is read again; bounds how long another
+    /// process may still accept a key revoked elsewhere.
+    pub api_key_cache_secs: u64,
+}
+
+impl Settings {
+    /// Reads the environment. When `APP_SECRET` is unset, one is generated once and kept in
+    /// `<data_dir>/app_secret` so restarts keep tokens valid.
+    pub fn from_env() -> Result<Self> {
+        let data_dir = PathBuf::from(std::env::var("DATA_DIR").unwrap_or_else(|_| "data".into()));
+        let database_url = std::env::var("DATABASE_URL")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| format!("sqlite://{}/notify.db", data_dir.display()));
+        let redis_url = std::env::var("REDIS_URL").ok().filter(|s| !s.is_empty());
+        let app_secret = match std::env::var("APP_SECRET").ok().filter(|s| !s.is_empty()) {
+            Some(s) => s,
+            None => load_or_create_secret(&data_dir)?,
+        };
+        let bootstrap_admin = match (
+            std::env::var("PLATFORM_ADMIN_EMAIL").ok().filter(|s| !s.is_empty()),
+            std::env::var("PLATFORM_ADMIN_PASSWORD").ok().filter(|s| !s.is_empty()),
+        ) {
+            (Some(e), Some(p)) => Some((e, p)),
+            _ => None,
+        };
+        Ok(Settings {
+            database_url,
+            redis_url,
+            app_secret,
+            data_dir,
+            bootstrap_admin,
+            api_key_cache_secs: 10,
+        })
+    }
+}
+
+fn load_or_create_secret(dir: &std::path::Path) -> Result<String> {
+    let path = dir.join("app_secret");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        let s = s.trim().to_string();
+        if !s.is_empty() {
+            return Ok(s);
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(Error::internal)?;
+    let secret = crate::crypto::random_hex(32);
+    write_private(&path, &secret).map_err(Error::internal)?;
+    tracing::info!(path = %path.display(), "generated APP_SECRET and kept it in the data folder");
+    Ok(secret)
+}
+
+#[cfg(unix)]
+fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    f.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}

@@ -1,0 +1,102 @@
+//! Keys derived from APP_SECRET, random credentials, keyed hashes for API secrets and argon2id for
+//! passwords. Secrets the platform only checks are hashed here; nothing here logs them.
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::Sha256;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Sub-keys derived from APP_SECRET, one per purpose, so a key used for one thing never serves
+/// another.
+#[derive(Clone)]
+pub struct Keys {
+    pub jwt: [u8; 32],
+    api_secret: [u8; 32],
+}
+
+impl Keys {
+    pub fn derive(app_secret: &str) -> Self {
+        Keys {
+            jwt: derive(app_secret, "jwt-signing-v1"),
+            api_secret: derive(app_secret, "api-secret-hash-v1"),
+        }
+    }
+
+    /// The keyed hash kept for an API secret (hex HMAC-SHA256): microseconds to check, useless
+    /// without APP_SECRET.
+    pub fn hash_api_secret(&self, secret: &str) -> String {
+        hex::encode(hmac_sha256(&self.api_secret, secret.as_bytes()))
+    }
+
+    /// Constant-time check of an API secret against its stored hash.
+    pub fn verify_api_secret(&self, secret: &str, stored_hex: &str) -> bool {
+        let Ok(expected) = hex::decode(stored_hex) else { return false };
+        let mut mac = HmacSha256::new_from_slice(&self.api_secret).expect("hmac takes any key length");
+        mac.update(secret.as_bytes());
+        mac.verify_slice(&expected).is_ok()
+    }
+}
+
+fn derive(secret: &str, purpose: &str) -> [u8; 32] {
+    hmac_sha256(secret.as_bytes(), purpose.as_bytes())
+}
+
+pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
+    let mut mac = HmacSha256::new_from_slice(key).expect("hmac takes any key length");
+    mac.update(msg);
+    mac.finalize().into_bytes().into()
+}
+
+/// `n` random bytes from the OS generator, hex encoded.
+pub fn random_hex(n: usize) -> String {
+    let mut buf = vec![0u8; n];
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    hex::encode(buf)
+}
+
+/// argon2id with the crate's default (OWASP) parameters.
+pub fn hash_password(password: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 with default parameters cannot fail")
+        .to_string()
+}
+
+pub fn verify_password(password: &str, stored: &str) -> bool {
+    PasswordHash::new(stored)
+        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .unwrap_or(false)
+}
+
+/// A hash to verify against when the account does not exist, so a login's timing does not tell
+/// whether an email is registered.
+pub fn dummy_password_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password("not-a-real-password"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_secret_hash_verifies_only_the_same_secret() {
+        let keys = Keys::derive("app-secret");
+        let h = keys.hash_api_secret("sk_live_abc");
+        assert!(keys.verify_api_secret("sk_live_abc", &h));
+        assert!(!keys.verify_api_secret("sk_live_abd", &h));
+        assert!(!Keys::derive("other").verify_api_secret("sk_live_abc", &h));
+    }
+
+    #[test]
+    fn passwords_round_trip() {
+        let h = hash_password("correct horse");
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &h));
+        assert!(!verify_password("wrong", &h));
+    }
+}

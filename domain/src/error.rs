@@ -1,0 +1,145 @@
+//! The one error type of the domain. The HTTP layer maps each variant to the contract's envelope.
+
+use std::collections::BTreeMap;
+
+/// What went wrong, in terms a client can act on. Storage details never leave the process:
+/// `Internal` carries them for the log only.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("validation failed")]
+    Validation(FieldErrors),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("authentication required")]
+    Unauthenticated(&'static str),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("rate limited")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Field name → what is wrong with it; the `details` of a `validation_failed` error.
+pub type FieldErrors = BTreeMap<String, String>;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A `validation_failed` error naming one field.
+    pub fn field(name: &str, problem: impl Into<String>) -> Self {
+        let mut fields = FieldErrors::new();
+        fields.insert(name.to_string(), problem.into());
+        Error::Validation(fields)
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        Error::Internal(e.to_string())
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::RowNotFound => Error::NotFound,
+            other => Error::Internal(format!("database: {other}")),
+        }
+    }
+}
+
+impl From<redis::RedisError> for Error {
+    fn from(e: redis::RedisError) -> Self {
+        Error::Internal(format!("redis: {e}"))
+    }
+}
+
+/// Turns a unique-constraint violation into a client-facing error instead of checking first (which
+/// races with concurrent writers).
+pub trait OnConstraint<T> {
+    fn on_unique(self, make: impl FnOnce() -> Error) -> Result<T>;
+}
+
+impl<T> OnConstraint<T> for std::result::Result<T, sqlx::Error> {
+    fn on_unique(self, make: impl FnOnce() -> Error) -> Result<T> {
+        self.map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => make(),
+            _ => e.into(),
+        })
+    }
+}
+
+/// Collects field errors while validating a request, then fails once with all of them.
+#[derive(Default)]
+pub struct Validator(FieldErrors);
+
+impl Validator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn check(&mut self, ok: bool, field: &str, problem: &str) -> &mut Self {
+        if !ok && !self.0.contains_key(field) {
+            self.0.insert(field.to_string(), problem.to_string());
+        }
+        self
+    }
+    pub fn finish(self) -> Result<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Validation(self.0))
+        }
+    }
+}
+
+impl Error {
+    /// The contract's snake_case error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Validation(_) | Error::BadRequest(_) => "validation_failed",
+            Error::Unauthenticated(_) => "unauthenticated",
+            Error::Forbidden(_) => "forbidden",
+            Error::NotFound => "not_found",
+            Error::Conflict(_) => "conflict",
+            Error::PayloadTooLarge => "payload_too_large",
+            Error::RateLimited { .. } => "rate_limited",
+            Error::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The HTTP status the contract gives this error.
+    pub fn status(&self) -> u16 {
+        match self {
+            Error::Validation(_) | Error::BadRequest(_) => 400,
+            Error::Unauthenticated(_) => 401,
+            Error::Forbidden(_) => 403,
+            Error::NotFound => 404,
+            Error::Conflict(_) => 409,
+            Error::PayloadTooLarge => 413,
+            Error::RateLimited { .. } => 429,
+            Error::Internal(_) => 500,
+        }
+    }
+
+    /// `{code, message, details}`: the inside of the contract's error envelope. An internal error
+    /// says nothing of its cause.
+    pub fn error_object(&self) -> serde_json::Value {
+        let (message, details) = match self {
+            Error::Validation(fields) => ("the request is not valid".to_string(), serde_json::json!({ "fields": fields })),
+            Error::Unauthenticated(m) => (m.to_string(), serde_json::json!({})),
+            Error::Forbidden(m) => (m.to_string(), serde_json::json!({})),
+            Error::NotFound => ("no such resource".to_string(), serde_json::json!({})),
+            Error::RateLimited { retry_after_secs } => {
+                ("too many requests".to_string(), serde_json::json!({ "retryAfterSeconds": retry_after_secs }))
+            }
+            Error::Internal(_) => ("something went wrong on our side".to_string(), serde_json::json!({})),
+            other => (other.to_string(), serde_json::json!({})),
+        };
+        serde_json::json!({ "code": self.code(), "message": message, "details": details })
+    }
+}

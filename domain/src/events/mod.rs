@@ -1,0 +1,150 @@
+//! Events a project's backend sends (SPEC §4.4, §7; CONTRACT "Events"): validated here, stored by
+//! the group-committing [`ingest::Ingestor`], handed to the queue, found again by [`recovery`].
+
+pub mod ingest;
+pub mod recovery;
+mod validate;
+
+use serde::Serialize;
+
+pub use ingest::{Ingestor, Outcome};
+pub use validate::{validate, ValidEvent, MAX_BATCH};
+
+use crate::auth::{Permission, Tenant};
+use crate::error::{Error, Result};
+use crate::services::Services;
+use crate::time::{self, Timestamp};
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    pub id: String,
+    pub project_id: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub payload: serde_json::Value,
+    pub source: Option<String>,
+    pub client_event_id: Option<String>,
+    pub client_timestamp: Option<Timestamp>,
+    pub received_at: Timestamp,
+    pub status: String,
+    pub processed_at: Option<Timestamp>,
+    pub error: Option<String>,
+    pub notification_ids: Vec<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    id: String,
+    project_id: String,
+    #[sqlx(rename = "type")]
+    event_type: String,
+    payload: String,
+    source: Option<String>,
+    client_event_id: Option<String>,
+    client_timestamp: Option<String>,
+    received_at: String,
+    status: String,
+    processed_at: Option<String>,
+    error: Option<String>,
+}
+
+/// One event of the tenant's project, with the notifications it caused.
+pub async fn get(svc: &Services, t: &Tenant, id: &str) -> Result<Event> {
+    t.require(Permission::EventsWrite)?;
+    let id = crate::validate::id(id)?;
+    let r: EventRow = sqlx::query_as(
+        "SELECT id, project_id, type, payload, source, client_event_id, client_timestamp, received_at, status, \
+         processed_at, error FROM events WHERE project_id = $1 AND id = $2",
+    )
+    .bind(t.project_id())
+    .bind(&id)
+    .fetch_optional(svc.db.pool())
+    .await?
+    .ok_or(Error::NotFound)?;
+    Ok(Event {
+        id: r.id,
+        project_id: r.project_id,
+        event_type: r.event_type,
+        payload: serde_json::from_str(&r.payload).unwrap_or_default(),
+        source: r.source,
+        client_event_id: r.client_event_id,
+        client_timestamp: time::opt_from_db(r.client_timestamp),
+        received_at: time::from_db(&r.received_at),
+        status: r.status,
+        processed_at: time::opt_from_db(r.processed_at),
+        error: r.error,
+        notification_ids: notification_ids(svc, t, &id).await?,
+    })
+}
+
+/// The notifications an event caused. Notifications arrive with the rule engine; until then an
+/// event has none.
+async fn notification_ids(_svc: &Services, _t: &Tenant, _event_id: &str) -> Result<Vec<String>> {
+    Ok(Vec::new())
+}
+
+/// Accepts one event: stored durably (group commit) before this returns.
+pub async fn send(svc: &Services, t: &Tenant, body: &serde_json::Value) -> Result<Outcome> {
+    t.require(Permission::EventsWrite)?;
+    let event = validate(body)?;
+    let mut out = svc.ingestor.submit(t.project_id(), vec![event]).await?;
+    out.pop().ok_or_else(|| Error::internal("ingest returned no outcome"))
+}
+
+/// One item of a batch's answer.
+#[derive(Debug, Serialize)]
+pub struct BatchItem {
+    pub index: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<serde_json::Value>,
+}
+
+/// Accepts up to [`MAX_BATCH`] events; a bad item is reported in its place and sinks nothing else.
+pub async fn send_batch(svc: &Services, t: &Tenant, body: &serde_json::Value) -> Result<Vec<BatchItem>> {
+    t.require(Permission::EventsWrite)?;
+    let items = body
+        .get("events")
+        .and_then(|e| e.as_array())
+        .ok_or_else(|| Error::field("events", "must be an array of events"))?;
+    if items.is_empty() || items.len() > MAX_BATCH {
+        return Err(Error::field("events", &format!("must hold 1 to {MAX_BATCH} events")));
+    }
+    let mut results: Vec<Option<BatchItem>> = Vec::with_capacity(items.len());
+    let mut valid = Vec::new();
+    let mut valid_index = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        match validate(item) {
+            Ok(ev) => {
+                valid.push(ev);
+                valid_index.push(index);
+                results.push(None);
+            }
+            Err(e) => results.push(Some(BatchItem {
+                index,
+                id: None,
+                status: "rejected",
+                duplicate: None,
+                error: Some(e.error_object()),
+            })),
+        }
+    }
+    if !valid.is_empty() {
+        let outcomes = svc.ingestor.submit(t.project_id(), valid).await?;
+        for (index, outcome) in valid_index.into_iter().zip(outcomes) {
+            results[index] = Some(BatchItem {
+                index,
+                id: Some(outcome.id().to_string()),
+                status: "accepted",
+                duplicate: Some(outcome.is_duplicate()),
+                error: None,
+            });
+        }
+    }
+    Ok(results.into_iter().flatten().collect())
+}

@@ -1,0 +1,24 @@
+//! The notification platform's business logic and storage. Both the axum handlers and workers
+//! (`server`) and the admin panel's server functions (`app`) call into this crate; it never
+//! compiles to wasm.
+
+pub mod api_keys;
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod page;
+pub mod patch;
+pub mod platform_admins;
+pub mod projects;
+pub mod queue;
+pub mod services;
+pub mod time;
+pub mod users;
+pub mod validate;
+
+pub use error::{Error, Result};
+pub use services::Services;

@@ -1,0 +1,106 @@
+//! A project as its own admins see and configure it (`/api/v1/projects/me`).
+
+use serde::Deserialize;
+
+use super::Project;
+use crate::audit::{self, AuditEntry, RequestMeta};
+use crate::auth::Tenant;
+use crate::error::{Result, Validator};
+use crate::patch::{self, nullable};
+use crate::services::Services;
+use crate::validate;
+
+/// The settings a project's admins may change: the name and the branding.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsPatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub logo_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub brand_color: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub custom_domain: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub billing_email: Option<Option<String>>,
+}
+
+impl SettingsPatch {
+    /// Checks every field, then applies them all or none.
+    pub(crate) fn apply(self, p: &mut Project) -> Result<()> {
+        let mut v = Validator::new();
+        if let Some(name) = &self.name {
+            v.check(validate::name(name, 255), "name", "must be 1 to 255 characters");
+        }
+        if let Some(Some(url)) = &self.logo_url {
+            v.check(validate::http_url(url), "logoUrl", "must be an http(s) URL of at most 500 characters");
+        }
+        if let Some(Some(c)) = &self.brand_color {
+            v.check(validate::hex_color(c), "brandColor", "must be a #rrggbb colour");
+        }
+        if let Some(Some(d)) = &self.custom_domain {
+            v.check(valid_domain(d), "customDomain", "must be a host name such as admin.example.com");
+        }
+        if let Some(Some(e)) = &self.billing_email {
+            v.check(validate::email(e), "billingEmail", "must be an email address");
+        }
+        v.finish()?;
+        if let Some(name) = self.name {
+            p.name = name.trim().to_string();
+        }
+        p.logo_url = patch::apply(p.logo_url.take(), self.logo_url);
+        p.brand_color = patch::apply(p.brand_color.take(), self.brand_color.map(|c| c.map(|c| c.to_lowercase())));
+        p.custom_domain = patch::apply(p.custom_domain.take(), self.custom_domain.map(|d| d.map(|d| d.to_lowercase())));
+        p.billing_email = patch::apply(p.billing_email.take(), self.billing_email);
+        Ok(())
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.logo_url.is_none()
+            && self.brand_color.is_none()
+            && self.custom_domain.is_none()
+            && self.billing_email.is_none()
+    }
+}
+
+fn valid_domain(d: &str) -> bool {
+    d.len() <= 253
+        && d.contains('.')
+        && d.split('.').all(|l| {
+            !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') && !l.starts_with('-')
+        })
+}
+
+pub async fn get(svc: &Services, t: &Tenant) -> Result<Project> {
+    super::load(svc, t.project_id()).await
+}
+
+pub async fn update(svc: &Services, t: &Tenant, patch: SettingsPatch, meta: &RequestMeta) -> Result<Project> {
+    t.require_admin()?;
+    let mut project = super::load(svc, t.project_id()).await?;
+    if patch.is_empty() {
+        return Ok(project);
+    }
+    let changed = changed_fields(&patch);
+    patch.apply(&mut project)?;
+    super::store(svc, &project).await?;
+    audit::record(
+        svc,
+        AuditEntry::tenant(t, "project.update", "project", Some(t.project_id()), meta)
+            .with_metadata(serde_json::json!({ "fields": changed })),
+    )
+    .await?;
+    super::load(svc, t.project_id()).await
+}
+
+fn changed_fields(p: &SettingsPatch) -> Vec<&'static str> {
+    let mut f = vec![];
+    if p.name.is_some() { f.push("name") }
+    if p.logo_url.is_some() { f.push("logoUrl") }
+    if p.brand_color.is_some() { f.push("brandColor") }
+    if p.custom_domain.is_some() { f.push("customDomain") }
+    if p.billing_email.is_some() { f.push("billingEmail") }
+    f
+}

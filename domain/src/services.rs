@@ -1,0 +1,98 @@
+//! Everything the platform's operations need, built once at start-up and shared by the HTTP
+//! handlers, the admin panel's server functions and the workers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::cache::AuthCache;
+use crate::auth::FailedSecretLimiter;
+use crate::config::Settings;
+use crate::crypto::Keys;
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::events::{self, Ingestor};
+use crate::queue::{memory::MemoryQueue, redis_streams::RedisQueue, EventQueue};
+
+pub struct Services {
+    pub settings: Settings,
+    pub db: Db,
+    pub keys: Keys,
+    pub redis: Option<redis::aio::ConnectionManager>,
+    pub queue: EventQueue,
+    pub ingestor: Ingestor,
+    pub(crate) auth_cache: AuthCache,
+    pub(crate) failed_secrets: FailedSecretLimiter,
+}
+
+impl Services {
+    /// Connects to the database (migrating it) and Redis when configured, starts the ingest
+    /// writer, re-queues what a previous process left, and creates the bootstrap admin.
+    pub async fn start(settings: Settings) -> Result<Arc<Services>> {
+        let db = Db::connect(&settings.database_url).await?;
+        let redis = match &settings.redis_url {
+            Some(url) => {
+                let client = redis::Client::open(url.as_str()).map_err(Error::from)?;
+                Some(redis::aio::ConnectionManager::new(client).await?)
+            }
+            None => None,
+        };
+        let queue = match &redis {
+            Some(conn) => EventQueue::Redis(RedisQueue::new(conn.clone())),
+            None => EventQueue::Memory(MemoryQueue::new()),
+        };
+        let ingestor = Ingestor::start(db.clone(), queue.clone());
+        let svc = Arc::new(Services {
+            keys: Keys::derive(&settings.app_secret),
+            auth_cache: AuthCache::new(Duration::from_secs(settings.api_key_cache_secs)),
+            failed_secrets: FailedSecretLimiter::new(10),
+            settings,
+            db,
+            redis,
+            queue,
+            ingestor,
+        });
+        if let Some((email, password)) = svc.settings.bootstrap_admin.clone() {
+            if crate::platform_admins::bootstrap(&svc, &email, &password).await? {
+                tracing::info!("created the bootstrap platform admin");
+            }
+        }
+        match &svc.queue {
+            EventQueue::Memory(_) => {
+                let n = events::recovery::requeue_all_accepted(&svc).await?;
+                if n > 0 {
+                    tracing::info!(count = n, "re-queued accepted events from before the restart");
+                }
+            }
+            EventQueue::Redis(_) => {
+                events::recovery::sweep_not_enqueued(&svc, Duration::ZERO).await?;
+            }
+        }
+        events::recovery::spawn_sweeper(svc.clone());
+        spawn_housekeeping(svc.clone());
+        Ok(svc)
+    }
+
+    /// Database and Redis both answer.
+    pub async fn health(&self) -> Result<()> {
+        self.db.ping().await?;
+        if let Some(conn) = &self.redis {
+            let mut conn = conn.clone();
+            redis::cmd("PING").query_async::<String>(&mut conn).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes back keys' `lastUsedAt` and trims the failed-secret limiter.
+fn spawn_housekeeping(svc: Arc<Services>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            if let Err(e) = svc.auth_cache.flush_last_used(&svc.db).await {
+                tracing::warn!(error = %e, "could not write lastUsedAt");
+            }
+            svc.failed_secrets.housekeep();
+        }
+    });
+}

@@ -1,0 +1,106 @@
+//! Extractors: JSON and query strings with the contract's errors, and the authentication that
+//! builds a tenant or platform-admin context from a request's credentials.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::header;
+use domain::audit::RequestMeta;
+use domain::auth::{self, PlatformAdminCtx, Principal, Tenant};
+use domain::Error;
+
+use super::error::ApiError;
+use super::AppState;
+
+/// `axum::Json` whose rejections answer in the contract's envelope.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+/// `axum::extract::Query` whose rejections answer in the contract's envelope.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+/// `?limit=&cursor=`.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct PageQuery {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    pub fn page(self) -> domain::page::PageRequest {
+        domain::page::PageRequest::new(self.limit, self.cursor)
+    }
+}
+
+/// Where the request came from, for the audit log.
+pub struct Meta(pub RequestMeta);
+
+impl<S: Send + Sync> FromRequestParts<S> for Meta {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        Ok(Meta(RequestMeta {
+            ip: client_addr(parts).map(|a| a.to_string()),
+            user_agent: parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string),
+        }))
+    }
+}
+
+fn client_addr(parts: &Parts) -> Option<std::net::IpAddr> {
+    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+}
+
+fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    header(parts, header::AUTHORIZATION.as_str())?.strip_prefix("Bearer ").map(str::trim)
+}
+
+/// A request authenticated for one project: an API key and secret, or a project admin's or
+/// user's token. Handlers then check the permission their operation needs.
+pub struct Authed(pub Tenant);
+
+impl<S> FromRequestParts<S> for Authed
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let app = AppState::from_ref(state);
+        if let Some(key) = header(parts, "x-api-key") {
+            let secret = header(parts, "x-api-secret").ok_or(Error::Unauthenticated("X-API-Secret is missing"))?;
+            let tenant = auth::api_key(&app.svc, key, secret, client_addr(parts)).await?;
+            return Ok(Authed(tenant));
+        }
+        let token = bearer(parts).ok_or(Error::Unauthenticated("send X-API-Key and X-API-Secret, or a bearer token"))?;
+        match auth::bearer(&app.svc, token).await? {
+            Principal::Tenant(t) => Ok(Authed(t)),
+            Principal::PlatformAdmin(_) => Err(Error::Forbidden("a platform admin token cannot act inside a project").into()),
+        }
+    }
+}
+
+/// A platform admin's token.
+pub struct PlatformAdmin(pub PlatformAdminCtx);
+
+impl<S> FromRequestParts<S> for PlatformAdmin
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let app = AppState::from_ref(state);
+        let token = bearer(parts).ok_or(Error::Unauthenticated("a platform admin's bearer token is required"))?;
+        match auth::bearer(&app.svc, token).await? {
+            Principal::PlatformAdmin(a) => Ok(PlatformAdmin(a)),
+            Principal::Tenant(_) => Err(Error::Forbidden("this route is for platform admins").into()),
+        }
+    }
+}

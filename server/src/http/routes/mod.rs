@@ -1,0 +1,8 @@
+//! One file per area of the REST API; each exposes `routes()`.
+
+pub mod audit;
+pub mod auth;
+pub mod events;
+pub mod health;
+pub mod platform;
+pub mod projects_me;

@@ -1,0 +1,48 @@
+//! `server`: runs the platform. `server create-admin --email E --password P [--role R]` adds a
+//! platform admin from the command line.
+
+use domain::config::Settings;
+use domain::platform_admins::{self, NewAdmin};
+use domain::Services;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() {
+    let _ = dotenvy::dotenv();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
+        .init();
+    if let Err(e) = run().await {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let settings = Settings::from_env().map_err(|e| e.to_string())?;
+    match args.first().map(String::as_str) {
+        None | Some("serve") => {
+            let mut conf = leptos::config::get_configuration(None).map_err(|e| e.to_string())?;
+            if let Ok(addr) = std::env::var("LEPTOS_SITE_ADDR") {
+                conf.leptos_options.site_addr = addr.parse().map_err(|e| format!("LEPTOS_SITE_ADDR: {e}"))?;
+            }
+            let svc = Services::start(settings).await.map_err(|e| e.to_string())?;
+            server::startup::serve(svc, conf.leptos_options).await.map_err(|e| e.to_string())
+        }
+        Some("create-admin") => {
+            let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+            let (Some(email), Some(password)) = (flag("--email"), flag("--password")) else {
+                return Err("usage: server create-admin --email E --password P [--role super_admin|support|billing]".into());
+            };
+            let svc = Services::start(settings).await.map_err(|e| e.to_string())?;
+            let role = flag("--role").or(Some("super_admin".into()));
+            let admin = platform_admins::insert(&svc, NewAdmin { email, password, name: flag("--name"), role })
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("created platform admin {} ({})", admin.email, admin.role.as_str());
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command {other:?}; use `serve` or `create-admin`")),
+    }
+}
