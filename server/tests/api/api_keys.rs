@@ -1,0 +1,114 @@
+//! API keys: creation, listing without secrets, permissions, revocation, expiry, rotation,
+//! failed-secret limiting and isolation between projects.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{Auth, TestApp};
+
+#[tokio::test]
+async fn rotation_creates_a_second_key_and_revokes_the_first() {
+    let app = TestApp::spawn().await;
+    let p = app.project("Rotating").await;
+    let new = app.post("/api/v1/projects/me/api-keys", Some(&p.admin_token), json!({"name": "Production v2"})).await;
+    assert_eq!(new.status, 201, "{}", new.body);
+    let (k2, s2) = (new.body["key"].as_str().unwrap().to_string(), new.body["secret"].as_str().unwrap().to_string());
+    let list = app.get("/api/v1/projects/me/api-keys", Some(&p.admin_token)).await;
+    assert_eq!(list.body["data"].as_array().unwrap().len(), 2);
+    assert!(!list.body.to_string().contains("sk_live_"), "a listing never shows a secret");
+    let first_id = list.body["data"].as_array().unwrap().iter().find(|k| k["key"] == p.key.as_str()).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Both keys work during the overlap.
+    let ev = json!({"type": "t", "payload": {}});
+    assert_eq!(app.send_event(&p, ev.clone()).await.status, 202);
+    let r = app.request(Method::POST, "/api/v1/events", Auth::Key(&k2, &s2), Some(ev.clone())).await;
+    assert_eq!(r.status, 202);
+    let revoked = app.delete(&format!("/api/v1/projects/me/api-keys/{first_id}"), Some(&p.admin_token)).await;
+    assert_eq!(revoked.status, 200);
+    assert_eq!(revoked.body["status"], "revoked");
+    assert_eq!(app.send_event(&p, ev.clone()).await.status, 401);
+    let r = app.request(Method::POST, "/api/v1/events", Auth::Key(&k2, &s2), Some(ev)).await;
+    assert_eq!(r.status, 202);
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn permissions_are_enforced_per_route() {
+    let app = TestApp::spawn().await;
+    let p = app.project("Scoped").await;
+    let k = app
+        .post("/api/v1/projects/me/api-keys", Some(&p.admin_token), json!({"name": "reader", "permissions": ["notifications:read"]}))
+        .await;
+    assert_eq!(k.status, 201);
+    let (key, secret) = (k.body["key"].as_str().unwrap(), k.body["secret"].as_str().unwrap());
+    let r = app.request(Method::POST, "/api/v1/events", Auth::Key(key, secret), Some(json!({"type": "t", "payload": {}}))).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.code(), "forbidden");
+    let bad = app
+        .post("/api/v1/projects/me/api-keys", Some(&p.admin_token), json!({"permissions": ["everything"]}))
+        .await;
+    assert_eq!(bad.status, 400);
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn expired_keys_and_wrong_secrets_are_refused() {
+    let app = TestApp::spawn().await;
+    let p = app.project("Expiring").await;
+    let past = app
+        .post("/api/v1/projects/me/api-keys", Some(&p.admin_token), json!({"expiresAt": "2020-01-01T00:00:00Z"}))
+        .await;
+    assert_eq!(past.status, 400, "an expiry in the past is refused");
+    let soon = (chrono::Utc::now() + chrono::Duration::seconds(1)).to_rfc3339();
+    let k = app.post("/api/v1/projects/me/api-keys", Some(&p.admin_token), json!({"expiresAt": soon})).await;
+    assert_eq!(k.status, 201);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let r = app
+        .request(
+            Method::POST,
+            "/api/v1/events",
+            Auth::Key(k.body["key"].as_str().unwrap(), k.body["secret"].as_str().unwrap()),
+            Some(json!({"type": "t", "payload": {}})),
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    let wrong = app.request(Method::POST, "/api/v1/events", Auth::Key(&p.key, "sk_live_wrong"), Some(json!({}))).await;
+    assert_eq!(wrong.status, 401);
+    let no_secret = app.client.post(format!("{}/api/v1/events", app.base)).header("X-API-Key", &p.key).json(&json!({})).send().await.unwrap();
+    assert_eq!(no_secret.status(), 401);
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn repeated_wrong_secrets_are_rate_limited() {
+    let app = TestApp::spawn().await;
+    let p = app.project("Guessed").await;
+    let mut statuses = vec![];
+    for _ in 0..12 {
+        let r = app.request(Method::GET, "/api/v1/events/x", Auth::Key(&p.key, "sk_live_guess"), None).await;
+        statuses.push(r.status.as_u16());
+    }
+    assert_eq!(&statuses[..10], [401; 10]);
+    assert_eq!(statuses[11], 429);
+    let r = app.request(Method::GET, "/api/v1/events/x", Auth::Key(&p.key, "sk_live_guess"), None).await;
+    assert_eq!(r.code(), "rate_limited");
+    assert!(r.headers.get("retry-after").is_some());
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn another_projects_key_is_not_found() {
+    let app = TestApp::spawn().await;
+    let a = app.project("A").await;
+    let b = app.project("B").await;
+    let list = app.get("/api/v1/projects/me/api-keys", Some(&a.admin_token)).await;
+    let a_key_id = list.body["data"][0]["id"].as_str().unwrap().to_string();
+    let r = app.delete(&format!("/api/v1/projects/me/api-keys/{a_key_id}"), Some(&b.admin_token)).await;
+    assert_eq!(r.status, 404);
+    let b_list = app.get("/api/v1/projects/me/api-keys", Some(&b.admin_token)).await;
+    assert!(b_list.body["data"].as_array().unwrap().iter().all(|k| k["projectId"] == b.id.as_str()));
+    assert_eq!(app.send_event(&a, json!({"type": "t", "payload": {}})).await.status, 202, "A's key still works");
+    app.teardown().await;
+}

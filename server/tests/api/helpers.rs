@@ -1,0 +1,186 @@
+//! The test app: the real server on 127.0.0.1:0 with a fresh database, SQLite by default, a new
+//! PostgreSQL database when TEST_DATABASE_URL is set, and Redis when TEST_REDIS_URL is set.
+
+use std::sync::Arc;
+
+use domain::config::Settings;
+use domain::Services;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use sqlx::Executor;
+
+pub const ADMIN_EMAIL: &str = "root@platform.test";
+pub const ADMIN_PASSWORD: &str = "root-password-1";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub svc: Arc<Services>,
+    pub admin_token: String,
+    _dir: tempfile::TempDir,
+    pg: Option<(String, String)>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+/// A project made through the API, with its first key pair and its owner's token.
+pub struct TestProject {
+    pub id: String,
+    pub slug: String,
+    pub key: String,
+    pub secret: String,
+    pub admin_token: String,
+}
+
+/// An answer: status and JSON body (`Null` when the body is not JSON).
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Reply {
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+pub fn uses_postgres() -> bool {
+    std::env::var("TEST_DATABASE_URL").map(|u| u.starts_with("postgres")).unwrap_or(false)
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (database_url, pg) = match std::env::var("TEST_DATABASE_URL").ok().filter(|u| u.starts_with("postgres")) {
+            Some(admin_url) => {
+                let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+                sqlx::any::install_default_drivers();
+                let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url).await.expect("postgres");
+                conn.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create database");
+                let (base, _) = admin_url.rsplit_once('/').expect("database url has a path");
+                (format!("{base}/{name}"), Some((admin_url, name)))
+            }
+            None => (format!("sqlite://{}/test.db", dir.path().display()), None),
+        };
+        let mut settings = Settings {
+            database_url,
+            redis_url: std::env::var("TEST_REDIS_URL").ok().filter(|s| !s.is_empty()),
+            app_secret: format!("test-secret-{}", uuid::Uuid::new_v4()),
+            data_dir: dir.path().to_path_buf(),
+            bootstrap_admin: Some((ADMIN_EMAIL.into(), ADMIN_PASSWORD.into())),
+            api_key_cache_secs: 10,
+        };
+        tweak(&mut settings);
+        let svc = Services::start(settings).await.expect("services start");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let options = leptos::config::LeptosOptions::builder().output_name("notify").site_addr(addr).build();
+        let router = server::startup::app(svc.clone(), options);
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await;
+        });
+        let mut app = TestApp {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            svc,
+            admin_token: String::new(),
+            _dir: dir,
+            pg,
+            server,
+        };
+        let r = app.post("/api/v1/platform/auth/login", None, json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})).await;
+        assert_eq!(r.status, 200, "bootstrap admin signs in: {}", r.body);
+        app.admin_token = r.body["token"].as_str().expect("token").to_string();
+        app
+    }
+
+    /// Stops the server and drops a PostgreSQL test database.
+    pub async fn teardown(self) {
+        self.server.abort();
+        self.svc.db.close().await;
+        if let Some((admin_url, name)) = self.pg {
+            let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url).await.expect("postgres");
+            conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await.expect("drop database");
+        }
+    }
+
+    pub async fn request(&self, method: Method, path: &str, auth: Auth<'_>, body: Option<Value>) -> Reply {
+        let mut req = self.client.request(method, format!("{}{}", self.base, path));
+        req = match auth {
+            Auth::None => req,
+            Auth::Bearer(t) => req.bearer_auth(t),
+            Auth::Key(k, s) => req.header("X-API-Key", k).header("X-API-Secret", s),
+        };
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap_or_default();
+        Reply { status, body: serde_json::from_str(&text).unwrap_or(Value::Null), headers }
+    }
+
+    pub async fn get(&self, path: &str, auth: Option<&str>) -> Reply {
+        self.request(Method::GET, path, Auth::from(auth), None).await
+    }
+
+    pub async fn post(&self, path: &str, auth: Option<&str>, body: Value) -> Reply {
+        self.request(Method::POST, path, Auth::from(auth), Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, auth: Option<&str>, body: Value) -> Reply {
+        self.request(Method::PUT, path, Auth::from(auth), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, auth: Option<&str>) -> Reply {
+        self.request(Method::DELETE, path, Auth::from(auth), None).await
+    }
+
+    /// Creates a project with an owner through the platform API and signs the owner in.
+    pub async fn project(&self, name: &str) -> TestProject {
+        let owner = format!("owner-{}@example.com", uuid::Uuid::new_v4().simple());
+        let r = self
+            .post(
+                "/api/v1/platform/projects",
+                Some(&self.admin_token),
+                json!({"name": name, "ownerEmail": owner, "ownerPassword": "owner-password"}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "project created: {}", r.body);
+        let slug = r.body["project"]["slug"].as_str().unwrap().to_string();
+        let login = self
+            .post("/api/v1/auth/login", None, json!({"project": slug, "email": owner, "password": "owner-password"}))
+            .await;
+        assert_eq!(login.status, 200, "owner signs in: {}", login.body);
+        TestProject {
+            id: r.body["project"]["id"].as_str().unwrap().to_string(),
+            slug,
+            key: r.body["apiKey"]["key"].as_str().unwrap().to_string(),
+            secret: r.body["apiKey"]["secret"].as_str().unwrap().to_string(),
+            admin_token: login.body["token"].as_str().unwrap().to_string(),
+        }
+    }
+
+    /// Sends an event with a project's key.
+    pub async fn send_event(&self, p: &TestProject, body: Value) -> Reply {
+        self.request(Method::POST, "/api/v1/events", Auth::Key(&p.key, &p.secret), Some(body)).await
+    }
+}
+
+#[derive(Clone, Copy)]
+pub enum Auth<'a> {
+    None,
+    Bearer(&'a str),
+    Key(&'a str, &'a str),
+}
+
+impl<'a> From<Option<&'a str>> for Auth<'a> {
+    fn from(t: Option<&'a str>) -> Self {
+        t.map(Auth::Bearer).unwrap_or(Auth::None)
+    }
+}

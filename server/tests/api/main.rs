@@ -1,0 +1,10 @@
+//! Integration tests: the real server over HTTP, on SQLite, and on PostgreSQL (+ Redis) when
+//! TEST_DATABASE_URL (and TEST_REDIS_URL) are set.
+
+mod api_keys;
+mod errors;
+mod events;
+mod helpers;
+mod platform;
+mod projects_me;
+mod storage;
