@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::auth::{PlatformAdminCtx, Tenant};
+use crate::auth::{PlatformAdminCtx, PublicProject, Tenant};
 use crate::error::Result;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::services::Services;
@@ -49,6 +49,20 @@ impl<'a> AuditEntry<'a> {
             project_id: None,
             actor_type: "platform_admin",
             actor_id: Some(by.admin_id()),
+            action,
+            resource_type,
+            resource_id,
+            metadata: serde_json::Value::Object(Default::default()),
+            meta,
+        }
+    }
+
+    /// A change inside a project asked for with its publishable key alone (self-registration).
+    pub fn public(p: &'a PublicProject, action: &'static str, resource_type: &'static str, resource_id: Option<&'a str>, meta: &'a RequestMeta) -> Self {
+        AuditEntry {
+            project_id: Some(p.project_id()),
+            actor_type: "publishable_key",
+            actor_id: Some(p.key_id()),
             action,
             resource_type,
             resource_id,

@@ -15,6 +15,7 @@ type HmacSha256 = Hmac<Sha256>;
 pub struct Keys {
     pub jwt: [u8; 32],
     api_secret: [u8; 32],
+    at_rest: [u8; 32],
 }
 
 impl Keys {
@@ -22,6 +23,7 @@ impl Keys {
         Keys {
             jwt: derive(app_secret, "jwt-signing-v1"),
             api_secret: derive(app_secret, "api-secret-hash-v1"),
+            at_rest: derive(app_secret, "encryption-at-rest-v1"),
         }
     }
 
@@ -29,6 +31,34 @@ impl Keys {
     /// without APP_SECRET.
     pub fn hash_api_secret(&self, secret: &str) -> String {
         hex::encode(hmac_sha256(&self.api_secret, secret.as_bytes()))
+    }
+
+    /// Encrypts a secret the platform must use later (webhook signing keys, Pusher and push
+    /// credentials): XChaCha20-Poly1305 with a random nonce, as `v1.<base64 nonce+ciphertext>`.
+    pub fn seal(&self, plaintext: &str) -> String {
+        use base64::Engine;
+        use chacha20poly1305::aead::{Aead, AeadCore, KeyInit};
+        use chacha20poly1305::XChaCha20Poly1305;
+        let cipher = XChaCha20Poly1305::new((&self.at_rest).into());
+        let nonce = XChaCha20Poly1305::generate_nonce(&mut chacha20poly1305::aead::OsRng);
+        let mut out = nonce.to_vec();
+        out.extend(cipher.encrypt(&nonce, plaintext.as_bytes()).expect("encryption of a short secret cannot fail"));
+        format!("v1.{}", base64::engine::general_purpose::STANDARD_NO_PAD.encode(out))
+    }
+
+    /// Decrypts what [`Keys::seal`] produced; `None` when it was sealed under another APP_SECRET
+    /// or altered.
+    pub fn open(&self, sealed: &str) -> Option<String> {
+        use base64::Engine;
+        use chacha20poly1305::aead::{Aead, KeyInit};
+        use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+        let raw = base64::engine::general_purpose::STANDARD_NO_PAD.decode(sealed.strip_prefix("v1.")?).ok()?;
+        if raw.len() < 24 {
+            return None;
+        }
+        let (nonce, ct) = raw.split_at(24);
+        let cipher = XChaCha20Poly1305::new((&self.at_rest).into());
+        String::from_utf8(cipher.decrypt(XNonce::from_slice(nonce), ct).ok()?).ok()
     }
 
     /// Constant-time check of an API secret against its stored hash.
@@ -90,6 +120,16 @@ mod tests {
         assert!(keys.verify_api_secret("sk_live_abc", &h));
         assert!(!keys.verify_api_secret("sk_live_abd", &h));
         assert!(!Keys::derive("other").verify_api_secret("sk_live_abc", &h));
+    }
+
+    #[test]
+    fn sealed_secrets_open_only_under_the_same_key() {
+        let keys = Keys::derive("app-secret");
+        let sealed = keys.seal("whsec_abc");
+        assert!(!sealed.contains("whsec_abc"));
+        assert_eq!(keys.open(&sealed).as_deref(), Some("whsec_abc"));
+        assert_eq!(Keys::derive("other").open(&sealed), None);
+        assert_eq!(keys.open("v1.AAAA"), None);
     }
 
     #[test]

@@ -18,6 +18,10 @@ pub enum Error {
     NotFound,
     #[error("{0}")]
     Conflict(String),
+    /// A conflict whose `details` tell the client what stands in the way (e.g. how many users
+    /// still hold a role).
+    #[error("{message}")]
+    ConflictWith { message: String, details: serde_json::Value },
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("rate limited")]
@@ -105,7 +109,7 @@ impl Error {
             Error::Unauthenticated(_) => "unauthenticated",
             Error::Forbidden(_) => "forbidden",
             Error::NotFound => "not_found",
-            Error::Conflict(_) => "conflict",
+            Error::Conflict(_) | Error::ConflictWith { .. } => "conflict",
             Error::PayloadTooLarge => "payload_too_large",
             Error::RateLimited { .. } => "rate_limited",
             Error::Internal(_) => "internal_error",
@@ -119,7 +123,7 @@ impl Error {
             Error::Unauthenticated(_) => 401,
             Error::Forbidden(_) => 403,
             Error::NotFound => 404,
-            Error::Conflict(_) => 409,
+            Error::Conflict(_) | Error::ConflictWith { .. } => 409,
             Error::PayloadTooLarge => 413,
             Error::RateLimited { .. } => 429,
             Error::Internal(_) => 500,
@@ -138,6 +142,7 @@ impl Error {
                 ("too many requests".to_string(), serde_json::json!({ "retryAfterSeconds": retry_after_secs }))
             }
             Error::Internal(_) => ("something went wrong on our side".to_string(), serde_json::json!({})),
+            Error::ConflictWith { message, details } => (message.clone(), details.clone()),
             other => (other.to_string(), serde_json::json!({})),
         };
         serde_json::json!({ "code": self.code(), "message": message, "details": details })

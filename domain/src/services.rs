@@ -11,6 +11,7 @@ use crate::crypto::Keys;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::events::{self, Ingestor};
+use crate::rules::cache::RuleCache;
 use crate::queue::{memory::MemoryQueue, redis_streams::RedisQueue, EventQueue};
 
 pub struct Services {
@@ -22,6 +23,7 @@ pub struct Services {
     pub ingestor: Ingestor,
     pub(crate) auth_cache: AuthCache,
     pub(crate) failed_secrets: FailedSecretLimiter,
+    pub(crate) rules: RuleCache,
 }
 
 impl Services {
@@ -45,6 +47,7 @@ impl Services {
             keys: Keys::derive(&settings.app_secret),
             auth_cache: AuthCache::new(Duration::from_secs(settings.api_key_cache_secs)),
             failed_secrets: FailedSecretLimiter::new(10),
+            rules: RuleCache::new(Duration::from_secs(5)),
             settings,
             db,
             redis,

@@ -2,4 +2,6 @@
 //! workers. Integration tests drive [`startup::app`] directly.
 
 pub mod http;
+pub mod realtime;
 pub mod startup;
+pub mod worker;

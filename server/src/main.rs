@@ -28,7 +28,9 @@ async fn run() -> Result<(), String> {
                 conf.leptos_options.site_addr = addr.parse().map_err(|e| format!("LEPTOS_SITE_ADDR: {e}"))?;
             }
             let svc = Services::start(settings).await.map_err(|e| e.to_string())?;
-            server::startup::serve(svc, conf.leptos_options).await.map_err(|e| e.to_string())
+            let hub = server::realtime::Hub::connect(svc.settings.redis_url.as_deref()).await.map_err(|e| e.to_string())?;
+            server::worker::spawn(svc.clone(), hub.clone());
+            server::startup::serve(svc, hub, conf.leptos_options).await.map_err(|e| e.to_string())
         }
         Some("create-admin") => {
             let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();

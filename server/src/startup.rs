@@ -10,6 +10,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use crate::http::{self, AppState};
+use crate::realtime::{self, Hub};
 
 /// The process-wide Prometheus recorder (installed once, shared by every app in the process).
 pub fn metrics_handle() -> PrometheusHandle {
@@ -25,8 +26,8 @@ pub fn metrics_handle() -> PrometheusHandle {
 }
 
 /// The full router: REST API, admin panel pages and their server functions, static files.
-pub fn app(svc: Arc<Services>, leptos_options: LeptosOptions) -> Router {
-    let state = AppState { svc: svc.clone(), leptos_options: leptos_options.clone(), metrics: metrics_handle() };
+pub fn app(svc: Arc<Services>, hub: Arc<Hub>, leptos_options: LeptosOptions) -> Router {
+    let state = AppState { svc: svc.clone(), leptos_options: leptos_options.clone(), metrics: metrics_handle(), hub };
     let routes = generate_route_list(app::App);
     let panel = Router::<AppState>::new()
         .leptos_routes_with_context(
@@ -42,13 +43,13 @@ pub fn app(svc: Arc<Services>, leptos_options: LeptosOptions) -> Router {
             },
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell));
-    http::api_router().merge(panel).with_state(state)
+    http::api_router().merge(realtime::routes()).merge(panel).with_state(state)
 }
 
 /// Serves until the process is stopped.
-pub async fn serve(svc: Arc<Services>, leptos_options: LeptosOptions) -> std::io::Result<()> {
+pub async fn serve(svc: Arc<Services>, hub: Arc<Hub>, leptos_options: LeptosOptions) -> std::io::Result<()> {
     let addr = leptos_options.site_addr;
-    let router = app(svc, leptos_options);
+    let router = app(svc, hub, leptos_options);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(address = %addr, "listening");
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())

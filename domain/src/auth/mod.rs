@@ -4,6 +4,7 @@
 pub mod cache;
 pub mod login;
 pub mod permission;
+pub mod public;
 pub mod tenant;
 pub mod token;
 
@@ -13,6 +14,7 @@ use std::num::NonZeroU32;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 pub use permission::Permission;
+pub use public::{publishable, PublicProject};
 pub use tenant::{Actor, AdminRole, PlatformAdminCtx, Tenant};
 pub use token::{Claims, TokenType};
 

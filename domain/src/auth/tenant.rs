@@ -14,6 +14,8 @@ pub enum Actor {
     ProjectAdmin { user_id: String },
     /// An end user, signed in with a token.
     User { user_id: String },
+    /// The platform's own workers acting on a project's queued work.
+    System,
 }
 
 /// An authenticated request's project and actor.
@@ -29,6 +31,13 @@ impl Tenant {
         Tenant { project_id, actor }
     }
 
+    /// A context for the platform's own background work on one project (the rule engine, the
+    /// delivery workers): the project comes from the queued work, not from credentials. Only
+    /// crate-internal jobs may build one; nothing reachable from a request does.
+    pub(crate) fn system_for_queued_work(project_id: &str) -> Self {
+        Tenant { project_id: project_id.to_string(), actor: Actor::System }
+    }
+
     pub fn project_id(&self) -> &str {
         &self.project_id
     }
@@ -42,8 +51,16 @@ impl Tenant {
         match &self.actor {
             Actor::ApiKey { permissions, .. } if permissions.contains(&permission) => Ok(()),
             Actor::ApiKey { .. } => Err(Error::Forbidden("this API key lacks the permission")),
-            Actor::ProjectAdmin { .. } => Ok(()),
+            Actor::ProjectAdmin { .. } | Actor::System => Ok(()),
             Actor::User { .. } => Err(Error::Forbidden("end users cannot do this")),
+        }
+    }
+
+    /// The end user acting, if the actor is one (or a project admin, who is also a user).
+    pub fn user_id(&self) -> Option<&str> {
+        match &self.actor {
+            Actor::User { user_id } | Actor::ProjectAdmin { user_id } => Some(user_id),
+            _ => None,
         }
     }
 
@@ -61,6 +78,7 @@ impl Tenant {
             Actor::ApiKey { key_id, .. } => ("api_key", key_id),
             Actor::ProjectAdmin { user_id } => ("project_admin", user_id),
             Actor::User { user_id } => ("user", user_id),
+            Actor::System => ("system", "worker"),
         }
     }
 }

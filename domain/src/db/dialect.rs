@@ -11,6 +11,17 @@ pub fn ilike(backend: Backend) -> &'static str {
     }
 }
 
+/// How a transaction that will write starts. SQLite's default `BEGIN` is deferred: a
+/// transaction that reads first and writes later fails at once (`SQLITE_BUSY`, no waiting) when
+/// another connection wrote in between. `BEGIN IMMEDIATE` takes the write lock up front and waits
+/// for it (busy_timeout). PostgreSQL's row locks make plain `BEGIN` right.
+pub fn begin_write(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "BEGIN IMMEDIATE",
+        Backend::Postgres => "BEGIN",
+    }
+}
+
 /// The names of the tables and their columns, to compare the two migration histories.
 pub fn schema_columns_query(backend: Backend) -> &'static str {
     match backend {

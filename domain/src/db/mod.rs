@@ -68,6 +68,11 @@ impl Db {
         self.backend
     }
 
+    /// A transaction for a read-then-write sequence (see [`dialect::begin_write`]).
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(self.pool.begin_with(dialect::begin_write(self.backend)).await?)
+    }
+
     /// A trivial round trip, for `/healthz`.
     pub async fn ping(&self) -> Result<()> {
         self.pool.execute("SELECT 1").await?;

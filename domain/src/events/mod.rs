@@ -78,10 +78,8 @@ pub async fn get(svc: &Services, t: &Tenant, id: &str) -> Result<Event> {
     })
 }
 
-/// The notifications an event caused. Notifications arrive with the rule engine; until then an
-/// event has none.
-async fn notification_ids(_svc: &Services, _t: &Tenant, _event_id: &str) -> Result<Vec<String>> {
-    Ok(Vec::new())
+async fn notification_ids(svc: &Services, t: &Tenant, event_id: &str) -> Result<Vec<String>> {
+    crate::engine::notification_ids(svc, t, event_id).await
 }
 
 /// Accepts one event: stored durably (group commit) before this returns.

@@ -1,14 +1,42 @@
-//! A project's users (SPEC §4.2). The foundation needs the project's owner, who signs in as its
-//! admin; the full user management builds on the same table.
+//! A project's users (SPEC §4.2, §5.4): created by the project's backend or admins
+//! ([`create`]), registering themselves with the publishable key ([`create::register`]), listed
+//! ([`list`]), changed, approved and deleted ([`update`]), synced in bulk from the client's own
+//! user base ([`sync`]), and given tokens ([`token`]).
+//!
+//! `users.roles` (a JSON array) is what the API shows; `user_roles` holds the same names as rows,
+//! for the notification engine's recipient lookups. Every write here changes both in one
+//! transaction ([`store::write_roles`]).
+
+pub mod create;
+pub mod input;
+pub mod list;
+pub mod sync;
+pub mod token;
+pub mod update;
+
+mod store;
 
 use serde::Serialize;
 use sqlx::{Any, Transaction};
 
+pub use create::{create, register};
+pub use input::UserFields;
+pub use list::{get, list, ListFilter};
+pub use sync::{sync, SyncItem, MAX_SYNC};
+pub use token::{token, UserToken};
+pub use update::{approve, delete, update};
+
+pub(crate) use store::store_roles;
+
+use crate::auth::{Actor, Tenant};
 use crate::error::{Error, OnConstraint, Result};
 use crate::time::{self, Timestamp};
 
 /// The role that makes a user a project admin.
 pub const ADMIN_ROLE: &str = "admin";
+
+/// A user's possible statuses; only `active` users receive notifications and get tokens.
+pub const STATUSES: [&str; 4] = ["pending", "active", "disabled", "unverified"];
 
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -29,6 +57,10 @@ pub struct User {
 impl User {
     pub fn is_admin(&self) -> bool {
         self.roles.iter().any(|r| r == ADMIN_ROLE)
+    }
+
+    fn is_active_admin(&self) -> bool {
+        self.is_admin() && self.status == "active"
     }
 }
 
@@ -105,5 +137,25 @@ pub(crate) async fn insert_owner(
         .execute(&mut **tx)
         .await
         .on_unique(|| Error::field("ownerEmail", "is already a user of this project"))?;
+    store::write_roles(tx, project_id, &user.id, &user.roles).await?;
     Ok(user)
+}
+
+/// The user id behind a token, when the tenant is a signed-in person.
+fn signed_in_user(t: &Tenant) -> Option<&str> {
+    match t.actor() {
+        Actor::User { user_id } | Actor::ProjectAdmin { user_id } => Some(user_id),
+        _ => None,
+    }
+}
+
+/// Users holding `admin`, and the `admin` role itself, are managed by project admins only: an
+/// API key with `users:manage` could otherwise make itself an admin (grant the role to a user it
+/// controls, or set an admin's password and sign in, or mint an admin's token).
+fn guard_admin(t: &Tenant, touches_admin: bool) -> Result<()> {
+    if touches_admin {
+        t.require_admin().map_err(|_| Error::Forbidden("only a project admin may manage admins and the admin role"))
+    } else {
+        Ok(())
+    }
 }

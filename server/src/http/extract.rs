@@ -7,7 +7,7 @@ use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::header;
 use domain::audit::RequestMeta;
-use domain::auth::{self, PlatformAdminCtx, Principal, Tenant};
+use domain::auth::{self, PlatformAdminCtx, Principal, PublicProject, Tenant};
 use domain::Error;
 
 use super::error::ApiError;
@@ -83,6 +83,29 @@ where
             Principal::Tenant(t) => Ok(Authed(t)),
             Principal::PlatformAdmin(_) => Err(Error::Forbidden("a platform admin token cannot act inside a project").into()),
         }
+    }
+}
+
+/// Full credentials ([`Authed`]), or the publishable key alone (`X-API-Key: pk_…` and no
+/// secret), which names a project and grants nothing but self-registration. Only the routes that
+/// create users take it.
+pub enum AuthedOrPublic {
+    Authed(Tenant),
+    Public(PublicProject),
+}
+
+impl<S> FromRequestParts<S> for AuthedOrPublic
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if let (Some(key), None) = (header(parts, "x-api-key"), header(parts, "x-api-secret")) {
+            let app = AppState::from_ref(state);
+            return Ok(AuthedOrPublic::Public(auth::publishable(&app.svc, key).await?));
+        }
+        Ok(AuthedOrPublic::Authed(Authed::from_request_parts(parts, state).await?.0))
     }
 }
 

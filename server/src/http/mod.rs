@@ -22,6 +22,7 @@ pub struct AppState {
     pub svc: Arc<Services>,
     pub leptos_options: LeptosOptions,
     pub metrics: PrometheusHandle,
+    pub hub: Arc<crate::realtime::Hub>,
 }
 
 /// `/api/…`, `/healthz` and `/metrics`, with JSON answers for unknown routes and wrong methods.
@@ -32,6 +33,10 @@ pub fn api_router() -> Router<AppState> {
         .nest("/projects/me", routes::projects_me::routes())
         .nest("/events", routes::events::routes())
         .nest("/audit", routes::audit::routes())
+        .nest("/users", routes::users::routes())
+        .nest("/roles", routes::roles::routes())
+        .nest("/rules", routes::rules::routes())
+        .nest("/notifications", routes::notifications::routes())
         .method_not_allowed_fallback(error::method_not_allowed)
         .fallback(error::not_found);
     Router::new()

@@ -54,6 +54,15 @@ impl TestApp {
     }
 
     pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        Self::spawn_inner(tweak, true).await
+    }
+
+    /// An app whose queued events stay queued: no worker consumes them.
+    pub async fn spawn_without_worker(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        Self::spawn_inner(tweak, false).await
+    }
+
+    async fn spawn_inner(tweak: impl FnOnce(&mut Settings), worker: bool) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let (database_url, pg) = match std::env::var("TEST_DATABASE_URL").ok().filter(|u| u.starts_with("postgres")) {
             Some(admin_url) => {
@@ -79,7 +88,11 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let options = leptos::config::LeptosOptions::builder().output_name("notify").site_addr(addr).build();
-        let router = server::startup::app(svc.clone(), options);
+        let hub = server::realtime::Hub::connect(svc.settings.redis_url.as_deref()).await.expect("realtime hub");
+        if worker {
+            server::worker::spawn(svc.clone(), hub.clone());
+        }
+        let router = server::startup::app(svc.clone(), hub.clone(), options);
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await;
         });

@@ -2,9 +2,13 @@
 //! TEST_DATABASE_URL (and TEST_REDIS_URL) are set.
 
 mod api_keys;
+mod engine;
 mod errors;
 mod events;
 mod helpers;
 mod platform;
 mod projects_me;
+mod realtime;
+mod roles;
 mod storage;
+mod users;

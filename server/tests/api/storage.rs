@@ -36,7 +36,7 @@ async fn accepted_events_are_queued_again_after_a_restart() {
     let data = dir.path().to_path_buf();
     let db_url = format!("sqlite://{}/restart.db", data.display());
     let (url2, data2) = (db_url.clone(), data.clone());
-    let app = TestApp::spawn_with(move |s| {
+    let app = TestApp::spawn_without_worker(move |s| {
         s.database_url = url2;
         s.data_dir = data2;
         s.redis_url = None;

@@ -36,10 +36,11 @@ async fn create_project(
     Ok((StatusCode::CREATED, Json(platform::create(&s.svc, &by, input, &meta).await?)))
 }
 
+/// Spelled out rather than flattened: serde's flatten loses the number parsing of `limit`.
 #[derive(serde::Deserialize)]
 struct ListQuery {
-    #[serde(flatten)]
-    page: PageQuery,
+    limit: Option<i64>,
+    cursor: Option<String>,
     status: Option<String>,
     q: Option<String>,
 }
@@ -50,7 +51,8 @@ async fn list_projects(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<impl IntoResponse> {
     let filter = ListFilter { status: q.status, q: q.q };
-    Ok(Json(platform::list(&s.svc, &by, filter, q.page.page()).await?))
+    let page = PageQuery { limit: q.limit, cursor: q.cursor };
+    Ok(Json(platform::list(&s.svc, &by, filter, page.page()).await?))
 }
 
 async fn get_project(State(s): State<AppState>, PlatformAdmin(by): PlatformAdmin, Path(id): Path<String>) -> ApiResult<impl IntoResponse> {

@@ -1,0 +1,29 @@
+//! The notification worker: takes accepted events off the queue (in-process, or Redis Streams
+//! with a consumer group), runs the rule engine over them in batches, and publishes each new
+//! notification to its recipients' channels.
+
+mod memory;
+mod publish;
+mod redis_streams;
+
+use std::sync::Arc;
+
+use domain::queue::EventQueue;
+use domain::Services;
+
+use crate::realtime::Hub;
+
+/// The most events one engine commit takes.
+const BATCH: usize = 256;
+
+/// Starts the worker for the configured queue.
+pub fn spawn(svc: Arc<Services>, hub: Arc<Hub>) {
+    match svc.queue.clone() {
+        EventQueue::Memory(q) => {
+            tokio::spawn(memory::run(svc, hub, q));
+        }
+        EventQueue::Redis(q) => {
+            tokio::spawn(redis_streams::run(svc, hub, q));
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! The Redis Streams worker: one consumer group (`engine`) over every project's stream. Entries
+//! are acknowledged (and deleted) only after the engine committed; entries a dead consumer left
+//! pending are claimed with XAUTOCLAIM; a stream whose group vanished (Redis restarted) gets it
+//! back instead of the worker sticking on NOGROUP.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use domain::engine;
+use domain::queue::redis_streams::{stream_key, RedisQueue, STREAMS_SET};
+use domain::queue::QueuedEvent;
+use domain::Services;
+use redis::aio::ConnectionManager;
+use redis::streams::{StreamAutoClaimOptions, StreamAutoClaimReply, StreamId, StreamReadOptions, StreamReadReply};
+use redis::AsyncCommands;
+
+use crate::realtime::Hub;
+
+const GROUP: &str = "engine";
+/// Entries pending this long belong to a consumer presumed dead.
+const CLAIM_IDLE_MS: usize = 30_000;
+
+struct Consumer {
+    name: String,
+    conn: ConnectionManager,
+    grouped: HashSet<String>,
+    last_claim: Instant,
+}
+
+pub async fn run(svc: Arc<Services>, hub: Arc<Hub>, queue: RedisQueue) {
+    let mut c = Consumer {
+        name: format!("worker-{}", uuid::Uuid::new_v4().simple()),
+        conn: queue.connection(),
+        grouped: HashSet::new(),
+        last_claim: Instant::now() - Duration::from_secs(3600),
+    };
+    loop {
+        if let Err(e) = step(&svc, &hub, &mut c).await {
+            if e.to_string().contains("NOGROUP") {
+                tracing::warn!("consumer group missing (Redis restarted?); recreating");
+                c.grouped.clear();
+            } else {
+                tracing::warn!(error = %e, "stream worker step failed");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+}
+
+async fn step(svc: &Services, hub: &Arc<Hub>, c: &mut Consumer) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let projects: Vec<String> = c.conn.smembers(STREAMS_SET).await?;
+    if projects.is_empty() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        return Ok(());
+    }
+    let keys: Vec<String> = projects.iter().map(|p| stream_key(p)).collect();
+    for key in &keys {
+        if !c.grouped.contains(key) {
+            let created: redis::RedisResult<()> =
+                redis::cmd("XGROUP").arg("CREATE").arg(key).arg(GROUP).arg("0").arg("MKSTREAM").query_async(&mut c.conn).await;
+            match created {
+                Ok(()) => {}
+                Err(e) if e.to_string().contains("BUSYGROUP") => {}
+                Err(e) => return Err(e.into()),
+            }
+            c.grouped.insert(key.clone());
+        }
+    }
+    if c.last_claim.elapsed() > Duration::from_secs(10) {
+        c.last_claim = Instant::now();
+        for key in &keys {
+            let reply: StreamAutoClaimReply = c
+                .conn
+                .xautoclaim_options(key, GROUP, &c.name, CLAIM_IDLE_MS, "0-0", StreamAutoClaimOptions::default().count(super::BATCH))
+                .await?;
+            if !reply.claimed.is_empty() {
+                tracing::info!(stream = %key, count = reply.claimed.len(), "claimed entries a dead consumer left");
+                handle(svc, hub, c, vec![(key.clone(), reply.claimed)]).await?;
+            }
+        }
+    }
+    let ids: Vec<&str> = keys.iter().map(|_| ">").collect();
+    let opts = StreamReadOptions::default().group(GROUP, &c.name).count(64).block(200);
+    let reply: StreamReadReply = c.conn.xread_options(&keys, &ids, &opts).await?;
+    let batch: Vec<(String, Vec<StreamId>)> = reply.keys.into_iter().map(|k| (k.key, k.ids)).collect();
+    if !batch.is_empty() {
+        handle(svc, hub, c, batch).await?;
+    }
+    Ok(())
+}
+
+/// Runs the engine over the entries, publishes, then acknowledges and deletes them.
+async fn handle(
+    svc: &Services,
+    hub: &Arc<Hub>,
+    c: &mut Consumer,
+    entries: Vec<(String, Vec<StreamId>)>,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let mut events = Vec::new();
+    for (key, ids) in &entries {
+        let project_id = key.trim_start_matches("project:").trim_end_matches(":events").to_string();
+        for id in ids {
+            if let Some(event_id) = id.get::<String>("event") {
+                events.push(QueuedEvent { project_id: project_id.clone(), event_id });
+            }
+        }
+    }
+    for chunk in events.chunks(super::BATCH) {
+        let deliveries = engine::process_batch(svc, chunk).await?;
+        super::publish::deliveries(svc, hub, deliveries).await;
+    }
+    let mut pipe = redis::pipe();
+    for (key, ids) in &entries {
+        let ids: Vec<&str> = ids.iter().map(|i| i.id.as_str()).collect();
+        if !ids.is_empty() {
+            pipe.cmd("XACK").arg(key).arg(GROUP).arg(&ids).ignore();
+            pipe.cmd("XDEL").arg(key).arg(&ids).ignore();
+        }
+    }
+    pipe.query_async::<()>(&mut c.conn).await?;
+    Ok(())
+}
