@@ -7,6 +7,7 @@ use std::time::Duration;
 /// The help text; kept next to the parser so the two stay in step.
 pub const USAGE: &str = "\
 bench: start the platform on 127.0.0.1 and measure it over HTTP/1.1 keep-alive connections
+and Pusher-protocol WebSockets
 
 USAGE:
     cargo run -p bench --profile server-release -- [FLAGS]
@@ -22,6 +23,10 @@ FLAGS:
     --concurrency <N>         keep-alive connections, one task each (default 64)
     --max-requests <N>        cap on requests per scenario, warm-up included (default 5000000)
     --timeout <SECS>          per-request timeout (default 30)
+    --rate <N>                requests/s the open-loop `frame` and `trigger` scenarios offer
+                              (default 1000)
+    --sockets <N>             idle WebSockets the `sockets` scenario opens (default 10000;
+                              lowered to fit the open-file limit, with a note)
     --startup-timeout <SECS>  wait this long for GET /healthz to answer 200 (default 120)
     --only <a,b,...>          run only these scenarios (see --list)
     --markdown <FILE>         also write the results as Markdown
@@ -41,6 +46,8 @@ pub struct Cli {
     pub concurrency: usize,
     pub max_requests: u64,
     pub timeout: Duration,
+    pub rate: u64,
+    pub sockets: usize,
     pub startup_timeout: Duration,
     pub only: Option<Vec<String>>,
     pub markdown: Option<PathBuf>,
@@ -60,6 +67,8 @@ impl Default for Cli {
             concurrency: 64,
             max_requests: 5_000_000,
             timeout: Duration::from_secs(30),
+            rate: 1000,
+            sockets: 10_000,
             startup_timeout: Duration::from_secs(120),
             only: None,
             markdown: None,
@@ -96,6 +105,8 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Cli, String> {
             "--concurrency" => cli.concurrency = positive(&flag, &value()?)? as usize,
             "--max-requests" => cli.max_requests = positive(&flag, &value()?)?,
             "--timeout" => cli.timeout = Duration::from_secs(positive(&flag, &value()?)?),
+            "--rate" => cli.rate = positive(&flag, &value()?)?,
+            "--sockets" => cli.sockets = positive(&flag, &value()?)? as usize,
             "--startup-timeout" => {
                 cli.startup_timeout = Duration::from_secs(positive(&flag, &value()?)?)
             }
@@ -155,8 +166,12 @@ mod tests {
             "--concurrency=8",
             "--only",
             "ingest, batch",
+            "--rate=500",
+            "--sockets",
+            "2000",
         ])
         .unwrap();
+        assert_eq!((cli.rate, cli.sockets), (500, 2000));
         assert_eq!(cli.seconds, 3);
         assert_eq!(cli.concurrency, 8);
         assert_eq!(
@@ -169,6 +184,7 @@ mod tests {
     fn refuses_bad_input() {
         assert!(p(&["--seconds", "0"]).is_err());
         assert!(p(&["--seconds"]).is_err());
+        assert!(p(&["--rate", "0"]).is_err());
         assert!(p(&["--bogus"]).is_err());
         assert!(p(&["--database-url", "mysql://x"]).is_err());
     }

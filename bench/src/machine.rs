@@ -1,4 +1,5 @@
-//! What the numbers were measured on and how they were asked for: cores, CPU model, command line.
+//! What the numbers were measured on and how they were asked for: cores, CPU model, command line;
+//! and the process limits and memory figures the socket scenario needs.
 
 /// Logical cores this process may use.
 pub fn cores() -> usize {
@@ -26,6 +27,51 @@ pub fn parse_cpu_model(cpuinfo: &str) -> Option<String> {
     field("model name")
         .or_else(|| field("Hardware"))
         .or_else(|| field("Processor"))
+}
+
+/// Raises this process's soft open-file limit to its hard limit (the server, started later,
+/// inherits it). Answers the soft limit in force afterwards.
+#[cfg(unix)]
+#[allow(clippy::unnecessary_cast)] // `rlim_t` is u64 on 64-bit Linux, not everywhere
+pub fn raise_open_file_limit() -> u64 {
+    // SAFETY: plain libc calls on a stack value we own.
+    unsafe {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 1024;
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let wanted = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) == 0 {
+                lim.rlim_cur = lim.rlim_max;
+            }
+        }
+        lim.rlim_cur as u64
+    }
+}
+
+#[cfg(not(unix))]
+pub fn raise_open_file_limit() -> u64 {
+    1024
+}
+
+/// `VmRSS` of a process in KiB, from `/proc/<pid>/status` (Linux only).
+pub fn vm_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    parse_vm_rss(&status)
+}
+
+pub fn parse_vm_rss(status: &str) -> Option<u64> {
+    status.lines().find_map(|line| {
+        let rest = line.strip_prefix("VmRSS:")?;
+        rest.trim().trim_end_matches("kB").trim().parse().ok()
+    })
 }
 
 /// The command line as typed, each argument quoted when the shell would need it and any URL
@@ -83,6 +129,13 @@ mod tests {
             Some("Intel(R) Xeon(R) CPU @ 2.20GHz")
         );
         assert_eq!(parse_cpu_model("processor : 0\n"), None);
+    }
+
+    #[test]
+    fn reads_vm_rss() {
+        let status = "Name:\tserver\nVmPeak:\t  999 kB\nVmRSS:\t   51234 kB\nThreads:\t4\n";
+        assert_eq!(parse_vm_rss(status), Some(51234));
+        assert_eq!(parse_vm_rss("Name: x\n"), None);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `bench`: starts the platform's `server` binary on a free 127.0.0.1 port with a throwaway
 //! database, creates a project through the public API, runs the selected scenarios over
-//! HTTP/1.1 keep-alive connections, prints one results table (and writes it as Markdown with
-//! `--markdown`), and stops the server again — also on an error or Ctrl-C.
+//! HTTP/1.1 keep-alive connections and Pusher-protocol WebSockets, prints one results table (and
+//! writes it as Markdown with `--markdown`), and stops the server again — also on an error or
+//! Ctrl-C.
 //!
 //! ```text
 //! cargo build -p server --profile server-release
@@ -9,17 +10,22 @@
 //! ```
 //!
 //! Layout: `cli` (flags), `server` (the child process), `setup` (fixtures through the API),
-//! `http` (one keep-alive connection), `load` (the load generator), `scenarios/` (one file per
-//! measurement), `report` (table and Markdown), `machine` (what it ran on).
+//! `http` (one keep-alive connection), `load` (the closed-loop load generator), `openloop` (the
+//! scheduled request → frame latency generator), `ws` (a Pusher WebSocket client), `pusher`
+//! (signed Pusher HTTP API calls), `scenarios/` (one file per measurement), `report` (table and
+//! Markdown), `machine` (what it ran on, limits, process memory).
 
 mod cli;
 mod http;
 mod load;
 mod machine;
+mod openloop;
+mod pusher;
 mod report;
 mod scenarios;
 mod server;
 mod setup;
+mod ws;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -85,6 +91,9 @@ async fn main() -> ExitCode {
 /// Starts the server, measures, reports, stops the server. `Ok(false)` when a scenario failed
 /// or the run was interrupted (what was measured is still reported).
 async fn run(cli: &cli::Cli, selected: Vec<Box<dyn Scenario>>) -> Result<bool> {
+    // Before the server starts, so it inherits the limit too: the socket scenario needs one
+    // descriptor per socket on each side.
+    let open_files = machine::raise_open_file_limit();
     let repo_root = repo_root(cli.repo_root.as_deref())?;
     let binary = server::resolve_binary(cli.server_bin.as_deref(), &repo_root)?;
     println!("server binary: {}", binary.display());
@@ -108,7 +117,7 @@ async fn run(cli: &cli::Cli, selected: Vec<Box<dyn Scenario>>) -> Result<bool> {
 
     let mut rows = Vec::new();
     let outcome = tokio::select! {
-        r = measure(&mut server, &cfg, cli, &selected, &mut rows) => r,
+        r = measure(&mut server, &cfg, cli, open_files, &selected, &mut rows) => r,
         _ = interrupted() => Err("interrupted; reporting what was measured".into()),
     };
     server.shutdown().await;
@@ -132,6 +141,8 @@ async fn run(cli: &cli::Cli, selected: Vec<Box<dyn Scenario>>) -> Result<bool> {
             command: machine::command_line(),
             seconds: cli.seconds,
             warmup: cli.warmup,
+            rate: cli.rate,
+            sockets: cli.sockets,
         };
         std::fs::write(path, report::render_markdown(&info, &rows))
             .map_err(|e| format!("could not write {}: {e}", path.display()))?;
@@ -146,6 +157,7 @@ async fn measure(
     server: &mut Server,
     cfg: &LaunchConfig,
     cli: &cli::Cli,
+    open_files: u64,
     selected: &[Box<dyn Scenario>],
     rows: &mut Vec<Row>,
 ) -> Result<bool> {
@@ -172,6 +184,10 @@ async fn measure(
         target,
         fixture,
         load,
+        rate: cli.rate,
+        sockets: cli.sockets,
+        server_pid: server.pid(),
+        open_files,
     };
     let mut all_ok = true;
     for scenario in selected {

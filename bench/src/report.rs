@@ -16,7 +16,6 @@ pub enum RatioRole {
     /// ops/s divided by the baseline's ops/s.
     Compared,
     /// No ratio makes sense (e.g. a pure latency or memory figure).
-    #[allow(dead_code)] // for the latency and memory scenarios still to come
     None,
 }
 
@@ -34,6 +33,8 @@ pub struct Row {
     pub role: RatioRole,
     /// Filled in by [`fill_ratios`] once every scenario has run.
     pub ratio: Option<f64>,
+    /// A figure that fits no other column, with its unit (e.g. `7.9 KiB/socket`).
+    pub other: Option<String>,
     /// Free-form remarks printed under the table.
     pub notes: Vec<String>,
 }
@@ -61,8 +62,32 @@ impl Row {
             error_detail: r.errors.clone(),
             role,
             ratio: None,
+            other: None,
             notes,
         }
+    }
+
+    /// A row with no load figures yet, for scenarios that fill it themselves.
+    pub fn empty(scenario: impl Into<String>, concurrency: usize) -> Row {
+        Row {
+            scenario: scenario.into(),
+            concurrency,
+            ops_per_sec: None,
+            p50_ms: None,
+            p99_ms: None,
+            errors: 0,
+            error_detail: BTreeMap::new(),
+            role: RatioRole::None,
+            ratio: None,
+            other: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Sets the error buckets and their total.
+    pub fn set_errors(&mut self, detail: BTreeMap<String, u64>) {
+        self.errors = detail.values().sum();
+        self.error_detail = detail;
     }
 }
 
@@ -91,7 +116,7 @@ pub fn fill_ratios(rows: &mut [Row]) {
     }
 }
 
-const HEADERS: [&str; 7] = [
+const HEADERS: [&str; 8] = [
     "scenario",
     "concurrency",
     "ops/s",
@@ -99,9 +124,10 @@ const HEADERS: [&str; 7] = [
     "p99 ms",
     "errors",
     "ratio",
+    "other",
 ];
 
-fn cells(row: &Row) -> [String; 7] {
+fn cells(row: &Row) -> [String; 8] {
     [
         row.scenario.clone(),
         row.concurrency.to_string(),
@@ -110,6 +136,7 @@ fn cells(row: &Row) -> [String; 7] {
         row.p99_ms.map_or_else(dash, fmt_ms),
         row.errors.to_string(),
         row.ratio.map_or_else(dash, |r| format!("{r:.2}")),
+        row.other.clone().unwrap_or_else(dash),
     ]
 }
 
@@ -146,7 +173,7 @@ pub fn fmt_ms(v: f64) -> String {
 
 /// The table as aligned plain text: scenario left-aligned, numbers right-aligned.
 pub fn render_text(rows: &[Row]) -> String {
-    let body: Vec<[String; 7]> = rows.iter().map(cells).collect();
+    let body: Vec<[String; 8]> = rows.iter().map(cells).collect();
     let mut widths = HEADERS.map(str::len);
     for line in &body {
         for (w, cell) in widths.iter_mut().zip(line) {
@@ -181,7 +208,7 @@ pub fn render_text(rows: &[Row]) -> String {
 /// The table as Markdown (no surrounding report).
 pub fn render_markdown_table(rows: &[Row]) -> String {
     let mut out = format!("| {} |\n", HEADERS.join(" | "));
-    out.push_str("|:---|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("|:---|---:|---:|---:|---:|---:|---:|---:|\n");
     for row in rows {
         let line = cells(row).map(|c| c.replace('|', "\\|"));
         out.push_str(&format!("| {} |\n", line.join(" | ")));
@@ -217,6 +244,10 @@ pub struct RunInfo {
     pub command: String,
     pub seconds: u64,
     pub warmup: u64,
+    /// Offered load of the open-loop latency scenarios, per second.
+    pub rate: u64,
+    /// Sockets the idle-socket scenario opens.
+    pub sockets: usize,
 }
 
 /// The full Markdown report.
@@ -231,6 +262,11 @@ pub fn render_markdown(info: &RunInfo, rows: &[Row]) -> String {
         runs on the same machine",
         info.seconds, info.warmup
     );
+    let _ = writeln!(
+        out,
+        "- Open-loop rate of `frame` and `trigger`: {} requests/s; idle sockets: {}",
+        info.rate, info.sockets
+    );
     let _ = writeln!(out, "- Command: `{}`\n", info.command);
     out.push_str(&render_markdown_table(rows));
     let details = render_details(rows, "- ");
@@ -239,8 +275,12 @@ pub fn render_markdown(info: &RunInfo, rows: &[Row]) -> String {
         out.push_str(&details);
     }
     out.push_str(
-        "\nops/s counts successful operations (for batch: accepted events); p50/p99 are over \
-         requests with at least one success; ratio is ops/s over the `/healthz` baseline.\n",
+        "\nops/s counts successful operations (for batch: accepted events; for `frame` and \
+         `trigger`: frames received; for `fanout`: frames received across all subscribers; for \
+         `sockets`: connections established). p50/p99 are over requests with at least one \
+         success, except `frame` and `trigger` (request sent → frame received) and `sockets` \
+         (TCP connect → `pusher:connection_established`). ratio is ops/s over the `/healthz` \
+         baseline. other: a figure with its own unit.\n",
     );
     out
 }
@@ -260,6 +300,7 @@ mod tests {
             error_detail: BTreeMap::new(),
             role,
             ratio: None,
+            other: None,
             notes: Vec::new(),
         }
     }
@@ -308,12 +349,14 @@ mod tests {
         ];
         rows[1].error_detail.insert("429 rate_limited".into(), 3);
         rows[1].errors = 3;
+        rows[1].other = Some("7.9 KiB/socket".into());
         fill_ratios(&mut rows);
         let text = render_text(&rows);
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("scenario"));
         assert_eq!(lines[2].len(), lines[3].len(), "{text}");
-        assert!(lines[3].ends_with("0.25"), "{text}");
+        assert!(lines[2].ends_with("1.00               -"), "{text}");
+        assert!(lines[3].ends_with("0.25  7.9 KiB/socket"), "{text}");
         assert!(lines[3].contains("9,877"));
         assert_eq!(lines[4], "ingest errors: 429 rate_limited ×3");
     }
@@ -328,10 +371,13 @@ mod tests {
             command: "bench --seconds 5".into(),
             seconds: 5,
             warmup: 2,
+            rate: 1000,
+            sockets: 10000,
         };
         let md = render_markdown(&info, &[row("baseline", 100.0, RatioRole::Baseline)]);
         assert!(md.contains("- Machine: 2 cores, Test CPU"));
         assert!(md.contains("`bench --seconds 5`"));
-        assert!(md.contains("| baseline | 64 | 100 | 0.42 | 12.3 | 0 | - |"));
+        assert!(md.contains("| baseline | 64 | 100 | 0.42 | 12.3 | 0 | - | - |"));
+        assert!(md.contains("1000 requests/s; idle sockets: 10000"));
     }
 }

@@ -124,6 +124,11 @@ impl Server {
         &self.target
     }
 
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// `Err` with the exit status if the server has exited.
     pub fn check_alive(&mut self) -> crate::Result<()> {
         match self.child.try_wait()? {

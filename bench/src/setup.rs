@@ -1,5 +1,7 @@
-//! Fixture set-up through the public API: log in as the bootstrap platform admin and create a
-//! project whose first key pair the scenarios send with.
+//! Fixture set-up through the public API: log in as the bootstrap platform admin, create a
+//! project (with an owner, who holds the project's `admin` role) whose first key pair the
+//! scenarios send with, and sign the owner in. Also the small JSON calls scenarios use to add
+//! their own fixtures (roles, users, rules, channel auth).
 
 use bytes::Bytes;
 use hyper::header::{HeaderName, HeaderValue, AUTHORIZATION};
@@ -12,10 +14,13 @@ use crate::http::{Conn, Target};
 /// No `Debug`: it holds a secret and a token.
 #[derive(Clone)]
 pub struct Fixture {
-    /// Bearer token of the platform admin, for scenarios that set up more (rules, users).
-    #[allow(dead_code)] // for the scenarios still to come
+    /// Bearer token of the platform admin.
+    #[allow(dead_code)] // kept for scenarios that manage projects
     pub admin_token: String,
     pub project_id: String,
+    /// Bearer token of the project's owner (a project admin): `/api/v1/projects/me/*`. An `Err`
+    /// says why there is none; only the scenarios that need it fail then.
+    pub owner_token: std::result::Result<String, String>,
     /// `pk_…`: names the project (also to the realtime socket).
     pub api_key: String,
     /// `sk_…`: shown once at creation.
@@ -62,7 +67,14 @@ pub async fn create_fixture(
     let bearer = HeaderValue::from_str(&format!("Bearer {admin_token}"))?;
     let auth = [(AUTHORIZATION, bearer)];
     let name = format!("bench-{}", crate::random_token(8).to_lowercase());
-    let project = json!({ "name": name, "plan": "enterprise" });
+    let owner_email = format!("{name}-owner@example.com");
+    let owner_password = format!("{}Aa1!", crate::random_token(24));
+    let project = json!({
+        "name": name,
+        "plan": "enterprise",
+        "ownerEmail": owner_email,
+        "ownerPassword": owner_password,
+    });
     let (status, body) = call(
         &mut conn,
         target,
@@ -81,6 +93,20 @@ pub async fn create_fixture(
     let api_key = string_at(&body, "/apiKey/key", "create project")?;
     let api_secret = string_at(&body, "/apiKey/secret", "create project")?;
 
+    let owner_token = match string_at(&body, "/project/slug", "create project") {
+        Ok(slug) => {
+            let login = json!({ "project": slug, "email": owner_email, "password": owner_password });
+            let (status, reply) = call(&mut conn, target, "/api/v1/auth/login", &[], &login).await?;
+            expect(status, &[StatusCode::OK], "owner login", &reply)
+                .and_then(|()| string_at(&reply, "/token", "owner login"))
+                .map_err(|e| e.to_string())
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = &owner_token {
+        eprintln!("warning: no project admin token ({e}); the realtime API scenarios will fail");
+    }
+
     if let Some(plan) = body.pointer("/project/plan").and_then(Value::as_str) {
         if plan != "enterprise" {
             eprintln!(
@@ -92,9 +118,73 @@ pub async fn create_fixture(
     Ok(Fixture {
         admin_token,
         project_id,
+        owner_token,
         api_key,
         api_secret,
     })
+}
+
+/// One JSON request on a fresh connection: the status and the parsed body (`Null` when the body
+/// is not JSON). For set-up calls, not for load.
+pub async fn request_json(
+    target: &Target,
+    method: Method,
+    path: &str,
+    headers: &[(HeaderName, HeaderValue)],
+    body: Option<&Value>,
+) -> crate::Result<(StatusCode, Value)> {
+    let mut conn = Conn::connect(target).await?;
+    let req = target.request(
+        method,
+        path,
+        headers,
+        body.map(|b| Bytes::from(b.to_string())),
+    );
+    let reply = tokio::time::timeout(std::time::Duration::from_secs(30), conn.send(req))
+        .await
+        .map_err(|_| format!("{path}: no answer within 30 s"))??;
+    let json = serde_json::from_slice(reply.body()).unwrap_or(Value::Null);
+    Ok((reply.status(), json))
+}
+
+/// Sends a ready request on a fresh connection: the status and the raw body.
+pub async fn send_raw(
+    target: &Target,
+    req: hyper::Request<http_body_util::Full<Bytes>>,
+) -> crate::Result<(StatusCode, Bytes)> {
+    let mut conn = Conn::connect(target).await?;
+    let reply = tokio::time::timeout(std::time::Duration::from_secs(30), conn.send(req))
+        .await
+        .map_err(|_| "no answer within 30 s")??;
+    Ok((reply.status(), reply.body().clone()))
+}
+
+/// The start of a (text) body, for error messages.
+pub fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    text.chars().take(300).collect()
+}
+
+/// `Authorization: Bearer …`.
+pub fn bearer(token: &str) -> crate::Result<Vec<(HeaderName, HeaderValue)>> {
+    Ok(vec![(
+        AUTHORIZATION,
+        HeaderValue::from_str(&format!("Bearer {token}"))?,
+    )])
+}
+
+/// A POST that must answer one of `ok`; answers the body.
+pub async fn post_expect(
+    target: &Target,
+    path: &str,
+    headers: &[(HeaderName, HeaderValue)],
+    body: &Value,
+    ok: &[StatusCode],
+    what: &str,
+) -> crate::Result<Value> {
+    let (status, reply) = request_json(target, Method::POST, path, headers, Some(body)).await?;
+    expect(status, ok, what, &reply)?;
+    Ok(reply)
 }
 
 async fn call(
@@ -115,7 +205,12 @@ async fn call(
     Ok((reply.status(), json))
 }
 
-fn expect(status: StatusCode, ok: &[StatusCode], what: &str, body: &Value) -> crate::Result<()> {
+pub fn expect(
+    status: StatusCode,
+    ok: &[StatusCode],
+    what: &str,
+    body: &Value,
+) -> crate::Result<()> {
     if ok.contains(&status) {
         Ok(())
     } else {
@@ -123,7 +218,7 @@ fn expect(status: StatusCode, ok: &[StatusCode], what: &str, body: &Value) -> cr
     }
 }
 
-fn string_at(body: &Value, pointer: &str, what: &str) -> crate::Result<String> {
+pub fn string_at(body: &Value, pointer: &str, what: &str) -> crate::Result<String> {
     body.pointer(pointer)
         .and_then(Value::as_str)
         .map(str::to_string)

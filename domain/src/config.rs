@@ -15,6 +15,9 @@ pub struct Settings {
     /// How long a cached API key is trusted before it is read again; bounds how long another
     /// process may still accept a key revoked elsewhere.
     pub api_key_cache_secs: u64,
+    /// With Redis: how long a stream entry may sit unacknowledged with a consumer before another
+    /// process takes it over (that consumer is presumed dead). `STREAM_CLAIM_IDLE_MS`.
+    pub stream_claim_idle: std::time::Duration,
 }
 
 impl Settings {
@@ -45,6 +48,9 @@ impl Settings {
             data_dir,
             bootstrap_admin,
             api_key_cache_secs: 10,
+            stream_claim_idle: std::time::Duration::from_millis(
+                std::env::var("STREAM_CLAIM_IDLE_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(30_000),
+            ),
         })
     }
 }

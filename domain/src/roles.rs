@@ -102,7 +102,7 @@ fn refuse_builtin(id_or_name: &str) -> Result<()> {
 }
 
 fn check_description(v: &mut Validator, d: Option<&str>) {
-    v.check(d.map_or(true, |d| d.chars().count() <= DESCRIPTION_MAX), "description", "must be at most 500 characters");
+    v.check(d.is_none_or(|d| d.chars().count() <= DESCRIPTION_MAX), "description", "must be at most 500 characters");
 }
 
 pub async fn create(svc: &Services, t: &Tenant, input: NewRole, meta: &RequestMeta) -> Result<Role> {

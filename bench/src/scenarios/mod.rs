@@ -12,7 +12,11 @@ use crate::setup::Fixture;
 
 mod baseline;
 mod batch;
+mod fanout;
+mod frame;
 mod ingest;
+mod sockets;
+mod trigger;
 
 /// What every scenario gets: the server's address, a project with a key pair, and the load
 /// settings from the command line.
@@ -20,6 +24,14 @@ pub struct Context {
     pub target: Target,
     pub fixture: Fixture,
     pub load: LoadSpec,
+    /// `--rate`: what the open-loop latency scenarios offer per second.
+    pub rate: u64,
+    /// `--sockets`: how many idle WebSockets the memory scenario opens.
+    pub sockets: usize,
+    /// The server process, for its memory figures.
+    pub server_pid: Option<u32>,
+    /// This process's open-file limit (raised at start).
+    pub open_files: u64,
 }
 
 /// A boxed future, so scenarios can live behind `dyn Scenario`.
@@ -36,12 +48,20 @@ pub trait Scenario: Send + Sync {
     fn run<'a>(&'a self, ctx: &'a Context) -> BoxFuture<'a, crate::Result<Vec<Row>>>;
 }
 
-/// Every scenario, in run order. The baseline goes first: later ratios divide by it.
+/// Every scenario, in run order. The baseline goes first: later ratios divide by it. `sockets`
+/// comes next, while the server's heap is still small: after the load scenarios the allocator
+/// holds freed memory that new sockets would reuse without RSS growing, which would flatter the
+/// per-socket figure. `frame` waits for the worker to finish the events `ingest` and `batch`
+/// left queued before it measures.
 pub fn all() -> Vec<Box<dyn Scenario>> {
     vec![
         Box::new(baseline::Baseline),
+        Box::new(sockets::Sockets),
         Box::new(ingest::Ingest),
         Box::new(batch::Batch),
+        Box::new(frame::FrameLatency),
+        Box::new(trigger::TriggerLatency),
+        Box::new(fanout::Fanout),
     ]
 }
 

@@ -5,7 +5,7 @@
 //!
 //! `users.roles` (a JSON array) is what the API shows; `user_roles` holds the same names as rows,
 //! for the notification engine's recipient lookups. Every write here changes both in one
-//! transaction ([`store::write_roles`]).
+//! transaction (`store::write_roles`).
 
 pub mod create;
 pub mod input;
@@ -55,6 +55,7 @@ pub struct User {
 }
 
 impl User {
+    /// Holds the project's `admin` role.
     pub fn is_admin(&self) -> bool {
         self.roles.iter().any(|r| r == ADMIN_ROLE)
     }

@@ -35,8 +35,7 @@ pub async fn update(svc: &Services, t: &Tenant, id: &str, input: UserFields, met
         return Ok(user);
     }
     let was_active_admin = user.is_active_admin();
-    let role_change_touches_admin = fields.roles.is_some() && (user.is_admin() || fields.grants_admin());
-    guard_admin(t, user.is_admin() || role_change_touches_admin)?;
+    guard_admin(t, user.is_admin() || fields.grants_admin())?;
     fields.apply(&mut user);
     input::ensure_identifiable(&user)?;
     user.updated_at = time::now();

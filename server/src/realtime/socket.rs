@@ -13,6 +13,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use domain::realtime::RealtimeApp;
+use futures_util::SinkExt;
 use tokio::time::Instant;
 
 use super::hub::Hub;
@@ -117,7 +118,12 @@ async fn serve(mut ws: WebSocket, hub: Arc<Hub>, app: Arc<RealtimeApp>, key: Str
                             }
                         }
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                        Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break None,
+                        Some(Ok(Message::Close(_))) => {
+                            // Sends the close reply tungstenite queued, so the client sees a clean close.
+                            let _ = ws.flush().await;
+                            break None;
+                        }
+                        Some(Err(_)) | None => break None,
                     }
                 }
                 Some(frame) = rx.recv() => {

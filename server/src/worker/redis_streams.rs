@@ -18,8 +18,6 @@ use redis::AsyncCommands;
 use crate::realtime::Hub;
 
 const GROUP: &str = "engine";
-/// Entries pending this long belong to a consumer presumed dead.
-const CLAIM_IDLE_MS: usize = 30_000;
 
 struct Consumer {
     name: String,
@@ -67,12 +65,14 @@ async fn step(svc: &Services, hub: &Arc<Hub>, c: &mut Consumer) -> Result<(), Bo
             c.grouped.insert(key.clone());
         }
     }
-    if c.last_claim.elapsed() > Duration::from_secs(10) {
+    // Entries pending longer than the claim idle time belong to a consumer presumed dead.
+    let idle = svc.settings.stream_claim_idle;
+    if c.last_claim.elapsed() > idle.min(Duration::from_secs(10)) {
         c.last_claim = Instant::now();
         for key in &keys {
             let reply: StreamAutoClaimReply = c
                 .conn
-                .xautoclaim_options(key, GROUP, &c.name, CLAIM_IDLE_MS, "0-0", StreamAutoClaimOptions::default().count(super::BATCH))
+                .xautoclaim_options(key, GROUP, &c.name, idle.as_millis() as usize, "0-0", StreamAutoClaimOptions::default().count(super::BATCH))
                 .await?;
             if !reply.claimed.is_empty() {
                 tracing::info!(stream = %key, count = reply.claimed.len(), "claimed entries a dead consumer left");

@@ -82,6 +82,7 @@ impl TestApp {
             data_dir: dir.path().to_path_buf(),
             bootstrap_admin: Some((ADMIN_EMAIL.into(), ADMIN_PASSWORD.into())),
             api_key_cache_secs: 10,
+            stream_claim_idle: std::time::Duration::from_secs(30),
         };
         tweak(&mut settings);
         let svc = Services::start(settings).await.expect("services start");
@@ -109,6 +110,27 @@ impl TestApp {
         assert_eq!(r.status, 200, "bootstrap admin signs in: {}", r.body);
         app.admin_token = r.body["token"].as_str().expect("token").to_string();
         app
+    }
+
+    /// Another server process on the same database (and Redis): its own services, hub, worker
+    /// and listener, as a second node of a cluster would have.
+    pub async fn sibling(&self, worker: bool, tweak: impl FnOnce(&mut Settings)) -> Sibling {
+        let mut settings = self.svc.settings.clone();
+        settings.bootstrap_admin = None;
+        tweak(&mut settings);
+        let svc = Services::start(settings).await.expect("sibling services start");
+        let hub = server::realtime::Hub::connect(svc.settings.redis_url.as_deref()).await.expect("realtime hub");
+        if worker {
+            server::worker::spawn(svc.clone(), hub.clone());
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let options = leptos::config::LeptosOptions::builder().output_name("notify").site_addr(addr).build();
+        let router = server::startup::app(svc.clone(), hub, options);
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await;
+        });
+        Sibling { base: format!("http://{addr}"), svc, server }
     }
 
     /// Stops the server and drops a PostgreSQL test database.
@@ -182,6 +204,20 @@ impl TestApp {
     /// Sends an event with a project's key.
     pub async fn send_event(&self, p: &TestProject, body: Value) -> Reply {
         self.request(Method::POST, "/api/v1/events", Auth::Key(&p.key, &p.secret), Some(body)).await
+    }
+}
+
+/// A second node started by [`TestApp::sibling`].
+pub struct Sibling {
+    pub base: String,
+    pub svc: Arc<Services>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Sibling {
+    pub async fn stop(self) {
+        self.server.abort();
+        self.svc.db.close().await;
     }
 }
 

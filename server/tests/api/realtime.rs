@@ -4,7 +4,7 @@
 //! processes.
 
 mod cluster;
-mod support;
+pub mod support;
 
 use std::time::Duration;
 

@@ -47,14 +47,11 @@ async fn accepted_events_are_queued_again_after_a_restart() {
     for i in 0..5 {
         ids.push(app.send_event(&p, json!({"type": "d", "payload": {"i": i}})).await.body["id"].as_str().unwrap().to_string());
     }
-    let secret = app.svc.settings.app_secret.clone();
+    let mut settings = app.svc.settings.clone();
     app.teardown().await;
     // A new process on the same database finds the five events still accepted and queues them.
-    let mut settings = domain::config::Settings::from_env().unwrap();
     settings.database_url = db_url;
     settings.data_dir = data;
-    settings.redis_url = None;
-    settings.app_secret = secret;
     settings.bootstrap_admin = None;
     let svc = domain::Services::start(settings).await.unwrap();
     let EventQueue::Memory(q) = &svc.queue else { panic!("in-process queue expected") };

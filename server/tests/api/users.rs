@@ -188,13 +188,22 @@ async fn sync_upserts_by_external_id_and_one_bad_item_sinks_nothing_else() {
     let pending = as_key(&app, &p, Method::GET, "/api/v1/users?status=pending", None).await;
     assert_eq!(ids(&pending).len(), 1);
 
+    // A full sync is larger than the default body limit, and fine.
+    let full: Vec<Value> = (0..1000)
+        .map(|i| json!({"externalUserId": format!("bulk-{i}"), "metadata": {"note": "n".repeat(300)}}))
+        .collect();
+    let r = as_key(&app, &p, Method::POST, "/api/v1/users/sync", Some(json!({"users": full}))).await;
+    assert_eq!(r.status, 207, "{}", r.body);
+    assert!(r.body["results"].as_array().unwrap().iter().all(|i| i["status"] == "created"));
+
     let too_many: Vec<Value> = (0..1001).map(|i| json!({"externalUserId": format!("x-{i}")})).collect();
     let r = as_key(&app, &p, Method::POST, "/api/v1/users/sync", Some(json!({"users": too_many}))).await;
     assert_eq!(r.status, 400);
     assert!(r.body["error"]["details"]["fields"]["users"].is_string());
     let log = app.get("/api/v1/audit", Some(&p.admin_token)).await;
     assert_eq!(log.body["data"][0]["action"], "user.sync");
-    assert_eq!(log.body["data"][0]["metadata"]["created"], 1);
+    assert_eq!(log.body["data"][0]["metadata"]["created"], 1000);
+    assert_eq!(log.body["data"][1]["metadata"], json!({"created": 1, "updated": 1, "rejected": 0}));
     app.teardown().await;
 }
 
