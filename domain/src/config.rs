@@ -18,6 +18,9 @@ pub struct Settings {
     /// With Redis: how long a stream entry may sit unacknowledged with a consumer before another
     /// process takes it over (that consumer is presumed dead). `STREAM_CLAIM_IDLE_MS`.
     pub stream_claim_idle: std::time::Duration,
+    /// Prefix of the platform's own Redis keys (`REDIS_NAMESPACE`), so several deployments, or
+    /// test runs, can share one Redis. Per-project keys are named by the contract and unprefixed.
+    pub redis_namespace: String,
 }
 
 impl Settings {
@@ -51,6 +54,7 @@ impl Settings {
             stream_claim_idle: std::time::Duration::from_millis(
                 std::env::var("STREAM_CLAIM_IDLE_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(30_000),
             ),
+            redis_namespace: std::env::var("REDIS_NAMESPACE").unwrap_or_default(),
         })
     }
 }

@@ -39,7 +39,7 @@ impl Services {
             None => None,
         };
         let queue = match &redis {
-            Some(conn) => EventQueue::Redis(RedisQueue::new(conn.clone())),
+            Some(conn) => EventQueue::Redis(RedisQueue::new(conn.clone(), &settings.redis_namespace)),
             None => EventQueue::Memory(MemoryQueue::new()),
         };
         let ingestor = Ingestor::start(db.clone(), queue.clone());

@@ -1,13 +1,16 @@
 //! Redis Streams: one stream per project, `project:{projectId}:events`, each entry carrying an
-//! event id. The set `notify:event-streams` names the streams that exist, for the consumers.
+//! event id. The set `{namespace}notify:event-streams` names the projects whose streams this
+//! deployment's consumers read.
 
 use redis::aio::ConnectionManager;
 
 use super::QueuedEvent;
 use crate::error::Result;
 
-/// The set of project ids that have an event stream.
-pub const STREAMS_SET: &str = "notify:event-streams";
+/// The set of project ids that have an event stream, under the deployment's namespace.
+pub fn streams_set(namespace: &str) -> String {
+    format!("{namespace}notify:event-streams")
+}
 
 pub fn stream_key(project_id: &str) -> String {
     format!("project:{project_id}:events")
@@ -16,11 +19,17 @@ pub fn stream_key(project_id: &str) -> String {
 #[derive(Clone)]
 pub struct RedisQueue {
     conn: ConnectionManager,
+    streams_set: String,
 }
 
 impl RedisQueue {
-    pub fn new(conn: ConnectionManager) -> Self {
-        RedisQueue { conn }
+    pub fn new(conn: ConnectionManager, namespace: &str) -> Self {
+        RedisQueue { conn, streams_set: streams_set(namespace) }
+    }
+
+    /// The key of the set naming the projects with streams.
+    pub fn streams_set(&self) -> &str {
+        &self.streams_set
     }
 
     pub fn connection(&self) -> ConnectionManager {
@@ -37,7 +46,7 @@ impl RedisQueue {
                 projects.push(&e.project_id);
             }
         }
-        pipe.cmd("SADD").arg(STREAMS_SET).arg(&projects).ignore();
+        pipe.cmd("SADD").arg(&self.streams_set).arg(&projects).ignore();
         let mut conn = self.conn.clone();
         pipe.query_async::<()>(&mut conn).await?;
         Ok(())

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use domain::engine;
-use domain::queue::redis_streams::{stream_key, RedisQueue, STREAMS_SET};
+use domain::queue::redis_streams::{stream_key, RedisQueue};
 use domain::queue::QueuedEvent;
 use domain::Services;
 use redis::aio::ConnectionManager;
@@ -21,6 +21,7 @@ const GROUP: &str = "engine";
 
 struct Consumer {
     name: String,
+    streams_set: String,
     conn: ConnectionManager,
     grouped: HashSet<String>,
     last_claim: Instant,
@@ -29,6 +30,7 @@ struct Consumer {
 pub async fn run(svc: Arc<Services>, hub: Arc<Hub>, queue: RedisQueue) {
     let mut c = Consumer {
         name: format!("worker-{}", uuid::Uuid::new_v4().simple()),
+        streams_set: queue.streams_set().to_string(),
         conn: queue.connection(),
         grouped: HashSet::new(),
         last_claim: Instant::now() - Duration::from_secs(3600),
@@ -47,7 +49,7 @@ pub async fn run(svc: Arc<Services>, hub: Arc<Hub>, queue: RedisQueue) {
 }
 
 async fn step(svc: &Services, hub: &Arc<Hub>, c: &mut Consumer) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let projects: Vec<String> = c.conn.smembers(STREAMS_SET).await?;
+    let projects: Vec<String> = c.conn.smembers(&c.streams_set).await?;
     if projects.is_empty() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         return Ok(());

@@ -83,6 +83,8 @@ impl TestApp {
             bootstrap_admin: Some((ADMIN_EMAIL.into(), ADMIN_PASSWORD.into())),
             api_key_cache_secs: 10,
             stream_claim_idle: std::time::Duration::from_secs(30),
+            // Test apps share one Redis; each reads only its own projects' streams.
+            redis_namespace: format!("test-{}:", uuid::Uuid::new_v4().simple()),
         };
         tweak(&mut settings);
         let svc = Services::start(settings).await.expect("services start");
