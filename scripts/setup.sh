@@ -123,21 +123,22 @@ if [ "${NOTIFY_SKIP_BROWSER:-0}" != 1 ]; then
     apt_install chromium
   fi
 
-  # --- end2end npm packages --------------------------------------------------------------------
-  e2e="$NOTIFY_ROOT/end2end"
+  # --- npm packages of the browser and compatibility tests -------------------------------------
+  for e2e in "$NOTIFY_ROOT/end2end" "$NOTIFY_ROOT/compat/pusher"; do
   if [ -f "$e2e/package.json" ]; then
     stamp="$e2e/node_modules/.package-lock.json"
-    if [ -f "$e2e/package-lock.json" ] && [ -f "$stamp" ] && [ -d "$e2e/node_modules/@playwright/test" ] \
+    if [ -f "$e2e/package-lock.json" ] && [ -f "$stamp" ] && [ -d "$e2e/node_modules" ] \
       && [ "$stamp" -nt "$e2e/package-lock.json" ] && [ "$stamp" -nt "$e2e/package.json" ]; then
-      say "end2end npm packages: present"
+      say "$(basename "$e2e") npm packages: present"
     elif [ -f "$e2e/package-lock.json" ]; then
-      say "end2end npm packages: npm ci"
+      say "$(basename "$e2e") npm packages: npm ci"
       (cd "$e2e" && npm ci --no-audit --no-fund --loglevel=error)
     else
-      say "end2end npm packages: npm install (no lock file)"
+      say "$(basename "$e2e") npm packages: npm install (no lock file)"
       (cd "$e2e" && npm install --no-audit --no-fund --loglevel=error)
     fi
   fi
+  done
 fi
 
 say "done"

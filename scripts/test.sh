@@ -220,6 +220,10 @@ run_e2e() {
     # shellcheck disable=SC2086
     (cd end2end && CI="${CI:-1}" BASE_URL="$base_url" ADMIN_EMAIL="$admin_email" \
       ADMIN_PASSWORD="$admin_password" npx --no-install playwright test ${NOTIFY_E2E_ARGS:-}) || status=$?
+    # The stock pusher-js client and the official pusher server library against the same server.
+    note "pusher-js and pusher (npm) compatibility tests"
+    (cd compat/pusher && BASE_URL="$base_url" ADMIN_EMAIL="$admin_email" \
+      ADMIN_PASSWORD="$admin_password" node --test) || status=$?
   else
     kill -0 "$server_pid" 2>/dev/null && note "the server did not become healthy within 120 s"
     status=1
@@ -239,7 +243,7 @@ else
   stage "browser tests (Playwright, $(/usr/bin/chromium --version 2>/dev/null | head -n1 || echo chromium))"
   status=0
   run_e2e || status=$?
-  record "browser tests (end2end/)" "$status"
+  record "browser and Pusher-compatibility tests (end2end/, compat/pusher/)" "$status"
 fi
 
 # --- summary -----------------------------------------------------------------------------------
