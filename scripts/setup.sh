@@ -124,7 +124,7 @@ if [ "${NOTIFY_SKIP_BROWSER:-0}" != 1 ]; then
   fi
 
   # --- npm packages of the browser and compatibility tests -------------------------------------
-  for e2e in "$NOTIFY_ROOT/end2end" "$NOTIFY_ROOT/compat/pusher"; do
+  for e2e in "$NOTIFY_ROOT/end2end" "$NOTIFY_ROOT/compat/pusher" "$NOTIFY_ROOT/compat/webhooks"; do
   if [ -f "$e2e/package.json" ]; then
     stamp="$e2e/node_modules/.package-lock.json"
     if [ -f "$e2e/package-lock.json" ] && [ -f "$stamp" ] && [ -d "$e2e/node_modules" ] \

@@ -198,6 +198,7 @@ run_e2e() {
     APP_SECRET="e2e-secret-$RANDOM$RANDOM$RANDOM$RANDOM" \
     PLATFORM_ADMIN_EMAIL="$admin_email" \
     PLATFORM_ADMIN_PASSWORD="$admin_password" \
+    WEBHOOK_ALLOW_PRIVATE_TARGETS=true WEBHOOK_RETRY_SCHEDULE=0,1,1 \
     RUST_LOG="${RUST_LOG:-info}" \
     "$tmp/server" >"$tmp/server.log" 2>&1 &
   server_pid=$!
@@ -224,6 +225,10 @@ run_e2e() {
     note "pusher-js and pusher (npm) compatibility tests"
     (cd compat/pusher && BASE_URL="$base_url" ADMIN_EMAIL="$admin_email" \
       ADMIN_PASSWORD="$admin_password" node --test) || status=$?
+    # Webhook deliveries verified with the published standardwebhooks package.
+    note "standardwebhooks (npm) verification test"
+    (cd compat/webhooks && BASE_URL="$base_url" ADMIN_EMAIL="$admin_email" \
+      ADMIN_PASSWORD="$admin_password" node --test) || status=$?
   else
     kill -0 "$server_pid" 2>/dev/null && note "the server did not become healthy within 120 s"
     status=1
@@ -243,7 +248,7 @@ else
   stage "browser tests (Playwright, $(/usr/bin/chromium --version 2>/dev/null | head -n1 || echo chromium))"
   status=0
   run_e2e || status=$?
-  record "browser and Pusher-compatibility tests (end2end/, compat/pusher/)" "$status"
+  record "browser and Pusher-compatibility tests (end2end/, compat/)" "$status"
 fi
 
 # --- summary -----------------------------------------------------------------------------------

@@ -190,7 +190,8 @@ pub async fn run<P: Probe>(
     let rx = Arc::new(Mutex::new(rx));
     let mut senders = Vec::with_capacity(spec.connections);
     for _ in 0..spec.connections.max(1) {
-        let (target, probe, shared, rx) = (target.clone(), probe.clone(), shared.clone(), rx.clone());
+        let (target, probe, shared, rx) =
+            (target.clone(), probe.clone(), shared.clone(), rx.clone());
         let timeout = spec.request_timeout;
         senders.push(tokio::spawn(async move {
             send_loop(target, probe, shared, rx, timeout).await
@@ -213,7 +214,12 @@ pub async fn run<P: Probe>(
     for s in senders {
         match s.await {
             Ok(t) => tally.merge(t),
-            Err(e) => *tally.errors.entry(format!("sender task failed: {e}")).or_default() += 1,
+            Err(e) => {
+                *tally
+                    .errors
+                    .entry(format!("sender task failed: {e}"))
+                    .or_default() += 1
+            }
         }
     }
 

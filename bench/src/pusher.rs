@@ -66,7 +66,13 @@ fn hex_hmac_sha256(secret: &str, msg: &str) -> String {
 
 /// The signed query string (without the leading `?`) of a request to `path` with `body`,
 /// timestamped `now` (Unix seconds).
-pub fn signed_query(creds: &Credentials, method: &str, path: &str, body: &[u8], now: u64) -> String {
+pub fn signed_query(
+    creds: &Credentials,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    now: u64,
+) -> String {
     let mut params = vec![
         ("auth_key", creds.key.clone()),
         ("auth_timestamp", now.to_string()),

@@ -95,8 +95,10 @@ pub async fn create_fixture(
 
     let owner_token = match string_at(&body, "/project/slug", "create project") {
         Ok(slug) => {
-            let login = json!({ "project": slug, "email": owner_email, "password": owner_password });
-            let (status, reply) = call(&mut conn, target, "/api/v1/auth/login", &[], &login).await?;
+            let login =
+                json!({ "project": slug, "email": owner_email, "password": owner_password });
+            let (status, reply) =
+                call(&mut conn, target, "/api/v1/auth/login", &[], &login).await?;
             expect(status, &[StatusCode::OK], "owner login", &reply)
                 .and_then(|()| string_at(&reply, "/token", "owner login"))
                 .map_err(|e| e.to_string())

@@ -159,7 +159,9 @@ pub async fn subscribe(
         loop {
             let f = next_frame(ws).await?;
             match f.event.as_str() {
-                "pusher_internal:subscription_succeeded" if f.channel.as_deref() == Some(channel) => {
+                "pusher_internal:subscription_succeeded"
+                    if f.channel.as_deref() == Some(channel) =>
+                {
                     return crate::Result::Ok(());
                 }
                 "pusher:error" | "pusher:subscription_error" => {

@@ -21,6 +21,12 @@ pub struct Settings {
     /// Prefix of the platform's own Redis keys (`REDIS_NAMESPACE`), so several deployments, or
     /// test runs, can share one Redis. Per-project keys are named by the contract and unprefixed.
     pub redis_namespace: String,
+    /// Delay in seconds before each webhook delivery attempt (the first is usually 0); one attempt
+    /// per entry, then the message is failed. `WEBHOOK_RETRY_SCHEDULE`, comma-separated.
+    pub webhook_retry_schedule: Vec<u64>,
+    /// Lets webhooks target loopback, private and link-local addresses (tests, private
+    /// deployments). `WEBHOOK_ALLOW_PRIVATE_TARGETS=true`; off by default.
+    pub webhook_allow_private_targets: bool,
 }
 
 impl Settings {
@@ -55,8 +61,28 @@ impl Settings {
                 std::env::var("STREAM_CLAIM_IDLE_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(30_000),
             ),
             redis_namespace: std::env::var("REDIS_NAMESPACE").unwrap_or_default(),
+            webhook_retry_schedule: match std::env::var("WEBHOOK_RETRY_SCHEDULE").ok().filter(|s| !s.trim().is_empty()) {
+                Some(s) => parse_schedule(&s)?,
+                None => crate::webhooks::DEFAULT_RETRY_SCHEDULE.to_vec(),
+            },
+            webhook_allow_private_targets: std::env::var("WEBHOOK_ALLOW_PRIVATE_TARGETS")
+                .map(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+                .unwrap_or(false),
         })
     }
+}
+
+/// `0,5,300`: seconds before each attempt; at least one entry.
+fn parse_schedule(s: &str) -> Result<Vec<u64>> {
+    let delays = s
+        .split(',')
+        .map(|d| d.trim().parse::<u64>())
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|_| Error::Internal("WEBHOOK_RETRY_SCHEDULE must be seconds separated by commas".into()))?;
+    if delays.is_empty() {
+        return Err(Error::Internal("WEBHOOK_RETRY_SCHEDULE needs at least one entry".into()));
+    }
+    Ok(delays)
 }
 
 fn load_or_create_secret(dir: &std::path::Path) -> Result<String> {

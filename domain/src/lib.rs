@@ -24,6 +24,7 @@ pub mod services;
 pub mod time;
 pub mod users;
 pub mod validate;
+pub mod webhooks;
 
 pub use error::{Error, Result};
 pub use services::Services;

@@ -24,6 +24,8 @@ pub struct Services {
     pub(crate) auth_cache: AuthCache,
     pub(crate) failed_secrets: FailedSecretLimiter,
     pub(crate) rules: RuleCache,
+    /// Rung when a webhook message is due now (see `webhooks::delivery::wait_for_work`).
+    pub(crate) webhook_wake: crate::webhooks::Wake,
 }
 
 impl Services {
@@ -48,6 +50,7 @@ impl Services {
             auth_cache: AuthCache::new(Duration::from_secs(settings.api_key_cache_secs)),
             failed_secrets: FailedSecretLimiter::new(10),
             rules: RuleCache::new(Duration::from_secs(5)),
+            webhook_wake: Default::default(),
             settings,
             db,
             redis,

@@ -131,7 +131,12 @@ async fn run(ctx: &Context) -> crate::Result<Vec<Row>> {
     while let Some(r) = senders.join_next().await {
         match r {
             Ok(t) => sent.merge(t),
-            Err(e) => *sent.errors.entry(format!("sender task failed: {e}")).or_default() += 1,
+            Err(e) => {
+                *sent
+                    .errors
+                    .entry(format!("sender task failed: {e}"))
+                    .or_default() += 1
+            }
         }
     }
 
@@ -151,7 +156,11 @@ async fn run(ctx: &Context) -> crate::Result<Vec<Row>> {
                 delivered_in_window += n;
                 *errors.entry(format!("socket: {e}")).or_default() += 1;
             }
-            Err(e) => *errors.entry(format!("reader task failed: {e}")).or_default() += 1,
+            Err(e) => {
+                *errors
+                    .entry(format!("reader task failed: {e}"))
+                    .or_default() += 1
+            }
         }
     }
     let expected = shared.issued.load(Ordering::Relaxed);
@@ -326,7 +335,10 @@ async fn read_loop(
                     let pong = r#"{"event":"pusher:pong","data":{}}"#;
                     let _ = socket.send(Message::text(pong)).await;
                 } else if text.contains("pusher:error") {
-                    break Some(format!("pusher:error {}", crate::setup::excerpt(text.as_bytes())));
+                    break Some(format!(
+                        "pusher:error {}",
+                        crate::setup::excerpt(text.as_bytes())
+                    ));
                 }
             }
             Some(Ok(Message::Close(f))) => {

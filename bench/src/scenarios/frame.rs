@@ -76,7 +76,15 @@ async fn run(ctx: &Context) -> crate::Result<Vec<Row>> {
         "externalUserId": format!("bench-ops-{tag}"),
         "roles": ["ops"],
     });
-    let user = post_expect(target, "/api/v1/users", &key, &user, &created, "create user").await?;
+    let user = post_expect(
+        target,
+        "/api/v1/users",
+        &key,
+        &user,
+        &created,
+        "create user",
+    )
+    .await?;
     let user_id = string_at(&user, "/id", "create user")?;
     let (status, body) = request_json(
         target,
@@ -96,7 +104,15 @@ async fn run(ctx: &Context) -> crate::Result<Vec<Row>> {
         "title": "t {{ payload.n }}",
         "message": "m",
     });
-    post_expect(target, "/api/v1/rules", &key, &rule, &created, "create rule").await?;
+    post_expect(
+        target,
+        "/api/v1/rules",
+        &key,
+        &rule,
+        &created,
+        "create rule",
+    )
+    .await?;
 
     let channel = format!("private-user-{user_id}");
     let (mut socket, socket_id) =
@@ -219,7 +235,8 @@ async fn probe_round_trip(
     if event.get("status").and_then(Value::as_str) != Some("processed") {
         return Err(format!("the probe event {id} ended as {event}").into());
     }
-    let is_probe = |f: &Frame| f.event == "notification" && probe_title(f) == Some("t probe".into());
+    let is_probe =
+        |f: &Frame| f.event == "notification" && probe_title(f) == Some("t probe".into());
     ws::wait_for(socket, PROBE_FRAME_TIMEOUT, is_probe)
         .await
         .map_err(|e| {
@@ -294,10 +311,22 @@ mod tests {
 
     #[test]
     fn titles_name_the_event() {
-        assert!(matches!(classify(&frame("notification", "t 42")), FrameKind::Ours(42)));
-        assert!(matches!(classify(&frame("notification", "t probe")), FrameKind::Ignore));
-        assert!(matches!(classify(&frame("notification", "other")), FrameKind::Unexpected));
-        assert!(matches!(classify(&frame("something", "t 1")), FrameKind::Unexpected));
+        assert!(matches!(
+            classify(&frame("notification", "t 42")),
+            FrameKind::Ours(42)
+        ));
+        assert!(matches!(
+            classify(&frame("notification", "t probe")),
+            FrameKind::Ignore
+        ));
+        assert!(matches!(
+            classify(&frame("notification", "other")),
+            FrameKind::Unexpected
+        ));
+        assert!(matches!(
+            classify(&frame("something", "t 1")),
+            FrameKind::Unexpected
+        ));
         let v: Value = serde_json::from_str(&event_json(7)).unwrap();
         assert_eq!(v, json!({"type": "bench.frame", "payload": {"n": 7}}));
     }

@@ -31,11 +31,12 @@ pub async fn acknowledge(svc: &Services, t: &Tenant, id: &str, input: AckInput, 
     if !n.recipients.contains(&user_id) {
         return Err(Error::NotFound);
     }
+    let at = time::now();
     let changed = sqlx::query(
         "UPDATE notification_recipients SET acknowledged_at = $1, acknowledged_by = $2 \
          WHERE project_id = $3 AND notification_id = $4 AND user_id = $5 AND acknowledged_at IS NULL",
     )
-    .bind(time::to_db(time::now()))
+    .bind(time::to_db(at))
     .bind(&recorded_by)
     .bind(t.project_id())
     .bind(&n.id)
@@ -50,6 +51,7 @@ pub async fn acknowledge(svc: &Services, t: &Tenant, id: &str, input: AckInput, 
                 .with_metadata(serde_json::json!({"userId": user_id})),
         )
         .await?;
+        crate::webhooks::emit::notification_acknowledged(svc, t, &n, &user_id, &recorded_by, at).await;
     }
     super::list::load(svc, t, &n.id).await
 }

@@ -48,6 +48,7 @@ pub async fn register(svc: &Services, p: &PublicProject, input: UserFields, meta
             .with_metadata(serde_json::json!({"roles": user.roles})),
     )
     .await?;
+    crate::webhooks::emit::user_registered(svc, p.project_id(), &user).await;
     Ok(user)
 }
 

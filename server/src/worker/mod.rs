@@ -1,10 +1,11 @@
 //! The notification worker: takes accepted events off the queue (in-process, or Redis Streams
 //! with a consumer group), runs the rule engine over them in batches, and publishes each new
-//! notification to its recipients' channels.
+//! notification to its recipients' channels. Beside it runs the webhook delivery worker.
 
 mod memory;
 mod publish;
 mod redis_streams;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -16,8 +17,9 @@ use crate::realtime::Hub;
 /// The most events one engine commit takes.
 const BATCH: usize = 256;
 
-/// Starts the worker for the configured queue.
+/// Starts the worker for the configured queue, and the webhook delivery worker.
 pub fn spawn(svc: Arc<Services>, hub: Arc<Hub>) {
+    tokio::spawn(webhooks::run(svc.clone()));
     match svc.queue.clone() {
         EventQueue::Memory(q) => {
             tokio::spawn(memory::run(svc, hub, q));

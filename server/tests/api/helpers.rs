@@ -85,6 +85,9 @@ impl TestApp {
             stream_claim_idle: std::time::Duration::from_secs(30),
             // Test apps share one Redis; each reads only its own projects' streams.
             redis_namespace: format!("test-{}:", uuid::Uuid::new_v4().simple()),
+            // Fast retries: three attempts, a second apart.
+            webhook_retry_schedule: vec![0, 1, 1],
+            webhook_allow_private_targets: false,
         };
         tweak(&mut settings);
         let svc = Services::start(settings).await.expect("services start");

@@ -13,3 +13,4 @@ mod realtime;
 mod roles;
 mod storage;
 mod users;
+mod webhooks;

@@ -10,3 +10,4 @@ pub mod projects_me;
 pub mod roles;
 pub mod rules;
 pub mod users;
+pub mod webhooks;

@@ -18,6 +18,7 @@ pub fn routes() -> Router<AppState> {
         .route("/branding", put(update_me))
         .route("/api-keys", get(list_keys).post(create_key))
         .route("/api-keys/{id}", delete(revoke_key))
+        .nest("/webhook", super::webhooks::routes())
 }
 
 async fn get_me(State(s): State<AppState>, Authed(t): Authed) -> ApiResult<impl IntoResponse> {

@@ -1,0 +1,244 @@
+//! The delivery worker's storage side, in stages: claim due messages (with a lease, so two
+//! processes never send the same attempt), then, after the worker's HTTP attempt, record it as a
+//! WebhookLog row and either finish the message or schedule its retry, disabling an endpoint that
+//! has failed for [`DISABLE_AFTER`](super::DISABLE_AFTER).
+//!
+//! The claim is cross-project (it is the sweeper that finds work); everything after it acts
+//! through a system tenant of the message's own project.
+
+use std::time::Duration;
+
+use rand::Rng;
+use sqlx::Row;
+
+use super::{endpoint, DISABLE_AFTER};
+use crate::audit::{self, AuditEntry, RequestMeta};
+use crate::auth::Tenant;
+use crate::error::Result;
+use crate::services::Services;
+use crate::time::{self, Timestamp};
+
+/// How long a claimed message stays with its worker; longer than an attempt can take (15 s).
+const LEASE: Duration = Duration::from_secs(60);
+
+/// The longest `Retry-After` honoured; a longer one waits this long.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
+
+/// A claimed message, ready to send.
+#[derive(Debug, Clone)]
+pub struct Due {
+    /// The `webhook-id`, the same on every attempt.
+    pub id: String,
+    pub project_id: String,
+    pub event_type: String,
+    pub body: String,
+    /// This attempt's number, from 1.
+    pub attempt: i64,
+    pub url: String,
+    /// Current secret first, then the previous one during a rotation's overlap.
+    pub secrets: Vec<String>,
+}
+
+/// What one HTTP attempt came to.
+#[derive(Debug, Clone, Default)]
+pub struct Attempt {
+    pub response_status: Option<u16>,
+    /// The start of the response body (the worker truncates it).
+    pub response_body: Option<String>,
+    /// Why it failed without a usable answer (timeout, refused address, redirect...).
+    pub error: Option<String>,
+    pub retry_after: Option<Duration>,
+    pub duration_ms: i64,
+}
+
+impl Attempt {
+    pub fn success(&self) -> bool {
+        self.error.is_none() && self.response_status.is_some_and(|s| (200..300).contains(&s))
+    }
+}
+
+/// Claims up to `limit` due messages of any project, oldest due first. Each comes back with its
+/// endpoint's URL and secrets; a message whose endpoint was removed or disabled is failed here.
+pub async fn claim_due_across_projects(svc: &Services, limit: i64) -> Result<Vec<Due>> {
+    let now = time::now();
+    let now_s = time::to_db(now);
+    let candidates = sqlx::query(
+        "SELECT id, project_id FROM webhook_messages WHERE status = 'pending' AND next_attempt_at <= $1 \
+         AND (lease_until IS NULL OR lease_until < $1) ORDER BY next_attempt_at LIMIT $2",
+    )
+    .bind(&now_s)
+    .bind(limit)
+    .fetch_all(svc.db.pool())
+    .await?;
+    let lease = time::to_db(now + chrono::Duration::from_std(LEASE).expect("small duration"));
+    let mut due = Vec::with_capacity(candidates.len());
+    for c in candidates {
+        let (id, project_id): (String, String) = (c.get("id"), c.get("project_id"));
+        let t = Tenant::system_for_queued_work(&project_id);
+        // Compare-and-set: of two workers, only the first update matches.
+        let claimed = sqlx::query(
+            "UPDATE webhook_messages SET lease_until = $1 WHERE project_id = $2 AND id = $3 AND status = 'pending' \
+             AND (lease_until IS NULL OR lease_until < $4)",
+        )
+        .bind(&lease)
+        .bind(t.project_id())
+        .bind(&id)
+        .bind(&now_s)
+        .execute(svc.db.pool())
+        .await?
+        .rows_affected();
+        if claimed == 0 {
+            continue;
+        }
+        let msg = sqlx::query("SELECT event_type, body, attempts FROM webhook_messages WHERE project_id = $1 AND id = $2")
+            .bind(t.project_id())
+            .bind(&id)
+            .fetch_one(svc.db.pool())
+            .await?;
+        match endpoint::signing_secrets(svc, &t).await? {
+            Some((url, true, secrets)) if !secrets.is_empty() => due.push(Due {
+                id,
+                project_id,
+                event_type: msg.get("event_type"),
+                body: msg.get("body"),
+                attempt: msg.get::<i64, _>("attempts") + 1,
+                url,
+                secrets,
+            }),
+            Some((_, true, _)) => finish(svc, &t, &id, "failed", Some("the signing secret cannot be read")).await?,
+            Some((_, false, _)) => finish(svc, &t, &id, "failed", Some("the webhook is disabled")).await?,
+            None => finish(svc, &t, &id, "failed", Some("no webhook is configured")).await?,
+        }
+    }
+    Ok(due)
+}
+
+/// Records an attempt (a WebhookLog row), then finishes the message or schedules its next try.
+pub async fn record(svc: &Services, due: &Due, a: &Attempt) -> Result<()> {
+    let t = Tenant::system_for_queued_work(&due.project_id);
+    let now = time::now();
+    let success = a.success();
+    sqlx::query(
+        "INSERT INTO webhook_logs (id, project_id, message_id, event_type, payload, url, response_status, \
+         response_body, attempt_number, success, error, duration_ms, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(t.project_id())
+    .bind(&due.id)
+    .bind(&due.event_type)
+    .bind(&due.body)
+    .bind(&due.url)
+    .bind(a.response_status.map(i64::from))
+    .bind(&a.response_body)
+    .bind(due.attempt)
+    .bind(i64::from(success))
+    .bind(&a.error)
+    .bind(a.duration_ms)
+    .bind(time::to_db(now))
+    .execute(svc.db.pool())
+    .await?;
+    if success {
+        sqlx::query("UPDATE webhook_endpoints SET failing_since = NULL WHERE project_id = $1 AND failing_since IS NOT NULL")
+            .bind(t.project_id())
+            .execute(svc.db.pool())
+            .await?;
+        return set_outcome(svc, &t, due, "delivered", None, None).await;
+    }
+    let problem = a.error.clone().unwrap_or_else(|| format!("answered HTTP {}", a.response_status.unwrap_or(0)));
+    let next = svc
+        .settings
+        .webhook_retry_schedule
+        .get(due.attempt as usize)
+        .map(|&secs| now + chrono::Duration::from_std(next_delay(secs, a.retry_after)).unwrap_or_default());
+    match next {
+        Some(at) => set_outcome(svc, &t, due, "pending", Some(at), Some(&problem)).await?,
+        None => set_outcome(svc, &t, due, "failed", None, Some(&problem)).await?,
+    }
+    endpoint_failed(svc, &t, now).await
+}
+
+/// The wait before the next attempt: the schedule's delay ±20%, or longer when the endpoint
+/// asked for it with `Retry-After` (at most [`MAX_RETRY_AFTER`]).
+pub fn next_delay(scheduled_secs: u64, retry_after: Option<Duration>) -> Duration {
+    let base = Duration::from_secs(scheduled_secs);
+    let jittered = if base.is_zero() { base } else { base.mul_f64(rand::thread_rng().gen_range(0.8..=1.2)) };
+    match retry_after {
+        Some(r) => jittered.max(r.min(MAX_RETRY_AFTER)),
+        None => jittered,
+    }
+}
+
+async fn set_outcome(svc: &Services, t: &Tenant, due: &Due, status: &str, next: Option<Timestamp>, error: Option<&str>) -> Result<()> {
+    let now = time::to_db(time::now());
+    sqlx::query(
+        "UPDATE webhook_messages SET status = $1, attempts = $2, next_attempt_at = COALESCE($3, next_attempt_at), \
+         lease_until = NULL, last_error = $4, updated_at = $5 WHERE project_id = $6 AND id = $7",
+    )
+    .bind(status)
+    .bind(due.attempt)
+    .bind(next.map(time::to_db))
+    .bind(error)
+    .bind(&now)
+    .bind(t.project_id())
+    .bind(&due.id)
+    .execute(svc.db.pool())
+    .await?;
+    Ok(())
+}
+
+/// A message that will not be attempted (no endpoint, disabled).
+async fn finish(svc: &Services, t: &Tenant, id: &str, status: &str, error: Option<&str>) -> Result<()> {
+    sqlx::query(
+        "UPDATE webhook_messages SET status = $1, lease_until = NULL, last_error = $2, updated_at = $3 \
+         WHERE project_id = $4 AND id = $5",
+    )
+    .bind(status)
+    .bind(error)
+    .bind(time::to_db(time::now()))
+    .bind(t.project_id())
+    .bind(id)
+    .execute(svc.db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Notes when the endpoint started failing; disables it once it has failed for
+/// [`DISABLE_AFTER`] without a success, and tells the project's admins through the audit log.
+async fn endpoint_failed(svc: &Services, t: &Tenant, now: Timestamp) -> Result<()> {
+    sqlx::query("UPDATE webhook_endpoints SET failing_since = $1 WHERE project_id = $2 AND failing_since IS NULL")
+        .bind(time::to_db(now))
+        .bind(t.project_id())
+        .execute(svc.db.pool())
+        .await?;
+    let cutoff = now - chrono::Duration::from_std(DISABLE_AFTER).expect("small duration");
+    let reason = format!("every delivery failed for {} days", DISABLE_AFTER.as_secs() / 86_400);
+    let disabled = sqlx::query(
+        "UPDATE webhook_endpoints SET enabled = 0, disabled_reason = $1, updated_at = $2 \
+         WHERE project_id = $3 AND enabled = 1 AND failing_since <= $4",
+    )
+    .bind(&reason)
+    .bind(time::to_db(now))
+    .bind(t.project_id())
+    .bind(time::to_db(cutoff))
+    .execute(svc.db.pool())
+    .await?
+    .rows_affected();
+    if disabled > 0 {
+        // The audit row is what the panel shows the project's admins; mail to them comes with
+        // the mailer.
+        tracing::warn!(project.id = t.project_id(), reason = %reason, "disabled a failing webhook endpoint");
+        audit::record(
+            svc,
+            AuditEntry::tenant(t, "webhook.disabled", "webhook", None, &RequestMeta::default())
+                .with_metadata(serde_json::json!({"reason": reason})),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Waits until a message may be due now, or `at_most`.
+pub async fn wait_for_work(svc: &Services, at_most: Duration) {
+    let _ = tokio::time::timeout(at_most, svc.webhook_wake.0.notified()).await;
+}
