@@ -27,7 +27,9 @@ pub struct HubConfig {
     /// How long a pinged socket has to answer before it is closed (4201).
     pub pong_timeout: Duration,
     /// Frames waiting for one socket; a socket that falls this far behind is closed (4200) and
-    /// reconnects, rather than making the server buffer without bound.
+    /// reconnects, rather than making the server buffer without bound. Large enough for a whole
+    /// worker batch addressed to one user (bursts are normal); the queue's memory grows only as
+    /// it fills, so an idle socket costs the same whatever the bound.
     pub queue_capacity: usize,
     pub max_channels_per_socket: usize,
     /// Client events one socket may send per second (Pusher's default is 10).
@@ -39,7 +41,7 @@ impl Default for HubConfig {
         HubConfig {
             activity_timeout: Duration::from_secs(120),
             pong_timeout: Duration::from_secs(30),
-            queue_capacity: 64,
+            queue_capacity: 4096,
             max_channels_per_socket: 100,
             client_events_per_second: 10,
         }
