@@ -27,6 +27,20 @@ pub struct Settings {
     /// Lets webhooks target loopback, private and link-local addresses (tests, private
     /// deployments). `WEBHOOK_ALLOW_PRIVATE_TARGETS=true`; off by default.
     pub webhook_allow_private_targets: bool,
+    /// Where platform mail goes (`SMTP_URL`, `smtp://user:pass@host:port` or `smtps://…`); unset
+    /// keeps it in the outbox and the log (see `mail`).
+    pub smtp_url: Option<String>,
+    /// The sender of platform mail (`MAIL_FROM`, default `Notify <no-reply@localhost>`).
+    pub mail_from: String,
+    /// FCM's API root (`FCM_BASE_URL`, default `https://fcm.googleapis.com`); messages go to
+    /// `{base}/v1/projects/{project}/messages:send`.
+    pub fcm_base_url: String,
+    /// Where service-account assertions are exchanged for access tokens (`FCM_TOKEN_URL`,
+    /// default `https://oauth2.googleapis.com/token`); also the assertion's audience.
+    pub fcm_token_url: String,
+    /// APNs' API root (`APNS_BASE_URL`); unset means Apple's production or sandbox host, as
+    /// each project's credentials say.
+    pub apns_base_url: Option<String>,
 }
 
 impl Settings {
@@ -68,8 +82,26 @@ impl Settings {
             webhook_allow_private_targets: std::env::var("WEBHOOK_ALLOW_PRIVATE_TARGETS")
                 .map(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
                 .unwrap_or(false),
+            smtp_url: std::env::var("SMTP_URL").ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
+            mail_from: std::env::var("MAIL_FROM")
+                .ok()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "Notify <no-reply@localhost>".into()),
+            fcm_base_url: env_or("FCM_BASE_URL", crate::push::FCM_BASE_URL),
+            fcm_token_url: env_or("FCM_TOKEN_URL", crate::push::FCM_TOKEN_URL),
+            apns_base_url: std::env::var("APNS_BASE_URL").ok().map(|s| s.trim().trim_end_matches('/').to_string()).filter(|s| !s.is_empty()),
         })
     }
+}
+
+/// A URL from the environment without its trailing slash, or `default`.
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .map(|s| s.trim().trim_end_matches('/').to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| default.to_string())
 }
 
 /// `0,5,300`: seconds before each attempt; at least one entry.

@@ -26,6 +26,12 @@ pub struct Services {
     pub(crate) rules: RuleCache,
     /// Rung when a webhook message is due now (see `webhooks::delivery::wait_for_work`).
     pub(crate) webhook_wake: crate::webhooks::Wake,
+    /// Projects' own Pusher apps, for the notification worker.
+    pub(crate) pusher_apps: crate::projects::pusher::PusherAppCache,
+    /// Platform mail: every mail lands in the outbox first (see `mail`).
+    pub mailer: crate::mail::Mailer,
+    /// Rung when a push job is due now (see `push::delivery::wait_for_work`).
+    pub(crate) push_wake: crate::push::Wake,
 }
 
 impl Services {
@@ -51,6 +57,9 @@ impl Services {
             failed_secrets: FailedSecretLimiter::new(10),
             rules: RuleCache::new(Duration::from_secs(5)),
             webhook_wake: Default::default(),
+            pusher_apps: crate::projects::pusher::PusherAppCache::new(Duration::from_secs(5)),
+            mailer: crate::mail::Mailer::new(db.clone(), settings.smtp_url.is_some()),
+            push_wake: Default::default(),
             settings,
             db,
             redis,

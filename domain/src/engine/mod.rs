@@ -21,7 +21,7 @@ use crate::rules::cache::CompiledRule;
 use crate::rules::compile::EventVars;
 use crate::services::Services;
 
-pub use store::mark_published;
+pub use store::{mark_publish_failed, mark_published};
 
 /// How long one batch's rule evaluation may take before its events are failed.
 const EVALUATION_LIMIT: Duration = Duration::from_secs(2);
@@ -56,6 +56,7 @@ pub async fn process_batch(svc: &Services, batch: &[QueuedEvent]) -> Result<Vec<
     }
     let evaluations = evaluate_all(&events, &rules).await;
     let mut plan = store::Plan::default();
+    let mut role_holders: HashMap<(String, String), Vec<String>> = HashMap::new();
     for (e, evaluation) in events.iter().zip(evaluations) {
         let t = Tenant::system_for_queued_work(&e.project_id);
         let project_rules = &rules[&e.project_id];
@@ -68,8 +69,17 @@ pub async fn process_batch(svc: &Services, batch: &[QueuedEvent]) -> Result<Vec<
         };
         for m in evaluation.matches {
             let rule = &project_rules[m.rule_index].rule;
-            let recipients =
-                recipients::resolve(svc, &t, &rule.target_roles, rule.notify_event_user, &e.payload).await?;
+            // Holders of a role set are the same for every event of the batch: one query each.
+            let key = (e.project_id.clone(), rule.target_roles.join("\u{1f}"));
+            let holders = match role_holders.get(&key) {
+                Some(h) => h.clone(),
+                None => {
+                    let h = recipients::with_roles(svc, &t, &rule.target_roles).await?;
+                    role_holders.insert(key, h.clone());
+                    h
+                }
+            };
+            let recipients = recipients::with_event_user(svc, &t, holders, rule.notify_event_user, &e.payload).await?;
             plan.notify(&e.project_id, &e.id, rule, m.title, m.message, recipients);
         }
         match evaluation.error {
@@ -80,30 +90,41 @@ pub async fn process_batch(svc: &Services, batch: &[QueuedEvent]) -> Result<Vec<
     store::commit(svc, plan).await
 }
 
-/// The batch's events that are still `accepted`.
+/// The batch's events that are still `accepted`, in batch order: one query per project and
+/// chunk of ids.
 async fn load(svc: &Services, batch: &[QueuedEvent]) -> Result<Vec<Loaded>> {
-    let mut out = Vec::with_capacity(batch.len());
+    let mut by_project: HashMap<&str, Vec<&str>> = HashMap::new();
     for q in batch {
-        let row = sqlx::query(
-            "SELECT type, payload, source, status FROM events WHERE project_id = $1 AND id = $2",
-        )
-        .bind(&q.project_id)
-        .bind(&q.event_id)
-        .fetch_optional(svc.db.pool())
-        .await?;
-        let Some(row) = row else { continue };
-        if row.get::<String, _>("status") != "accepted" {
-            continue;
-        }
-        out.push(Loaded {
-            project_id: q.project_id.clone(),
-            id: q.event_id.clone(),
-            event_type: row.get("type"),
-            payload: serde_json::from_str(&row.get::<String, _>("payload")).unwrap_or_default(),
-            source: row.get("source"),
-        });
+        by_project.entry(q.project_id.as_str()).or_default().push(q.event_id.as_str());
     }
-    Ok(out)
+    let mut found: HashMap<String, Loaded> = HashMap::with_capacity(batch.len());
+    for (project_id, ids) in by_project {
+        for chunk in ids.chunks(500) {
+            let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT id, type, payload, source FROM events WHERE project_id = $1 AND status = 'accepted' AND id IN ({})",
+                placeholders.join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(project_id);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for row in q.fetch_all(svc.db.pool()).await? {
+                let id: String = row.get("id");
+                found.insert(
+                    id.clone(),
+                    Loaded {
+                        project_id: project_id.to_string(),
+                        id,
+                        event_type: row.get("type"),
+                        payload: serde_json::from_str(&row.get::<String, _>("payload")).unwrap_or_default(),
+                        source: row.get("source"),
+                    },
+                );
+            }
+        }
+    }
+    Ok(batch.iter().filter_map(|q| found.remove(&q.event_id)).collect())
 }
 
 /// Evaluates every event on a blocking thread, bounded in time: a pathological rule fails its

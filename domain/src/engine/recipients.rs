@@ -41,7 +41,18 @@ pub async fn event_user(svc: &Services, t: &Tenant, payload: &serde_json::Value)
 
 /// A rule's recipients for one event, sorted and distinct.
 pub async fn resolve(svc: &Services, t: &Tenant, roles: &[String], notify_event_user: bool, payload: &serde_json::Value) -> Result<Vec<String>> {
-    let mut ids = with_roles(svc, t, roles).await?;
+    let holders = with_roles(svc, t, roles).await?;
+    with_event_user(svc, t, holders, notify_event_user, payload).await
+}
+
+/// Adds the event's own user to the role holders when the rule asks for it; sorted, distinct.
+pub async fn with_event_user(
+    svc: &Services,
+    t: &Tenant,
+    mut ids: Vec<String>,
+    notify_event_user: bool,
+    payload: &serde_json::Value,
+) -> Result<Vec<String>> {
     if notify_event_user {
         if let Some(u) = event_user(svc, t, payload).await? {
             ids.push(u);

@@ -2,6 +2,8 @@
 //! status; then, after publishing, one statement per batch for the delivery fields.
 
 
+use std::collections::{HashMap, HashSet};
+
 use super::Delivery;
 use crate::error::Result;
 use crate::notifications::{Notification, NotificationRow, COLUMNS};
@@ -54,63 +56,110 @@ impl Plan {
 pub(super) async fn commit(svc: &Services, plan: Plan) -> Result<Vec<Delivery>> {
     let now = time::to_db(time::now());
     let mut tx = svc.db.pool().begin().await?;
+    let mut inserted: HashSet<String> = HashSet::with_capacity(plan.notifications.len());
+    // Many rows per statement: the batch costs a handful of round trips, not several per event.
+    for chunk in plan.notifications.chunks(200) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let b = i * 12;
+                let p: Vec<String> = (1..=12).map(|k| format!("${}", b + k)).collect();
+                format!("({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 0, 0, 0, NULL, NULL, {}, NULL)",
+                    p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11])
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO notifications ({COLUMNS}) VALUES {} ON CONFLICT (event_id, rule_id) DO NOTHING RETURNING id",
+            values.join(", ")
+        );
+        let mut q = sqlx::query_scalar::<_, String>(&sql);
+        for n in chunk {
+            q = q
+                .bind(&n.id)
+                .bind(&n.project_id)
+                .bind(&n.rule_id)
+                .bind(&n.event_id)
+                .bind(serde_json::to_string(&n.recipients).expect("strings serialize"))
+                .bind(&n.title)
+                .bind(&n.message)
+                .bind(&n.sound)
+                .bind(&n.sound_url)
+                .bind(n.priority)
+                .bind(n.action.as_ref().map(|a| a.to_string()))
+                .bind(time::to_db(n.created_at));
+        }
+        inserted.extend(q.fetch_all(&mut *tx).await?);
+    }
+    let recipients: Vec<(&str, &str, &str)> = plan
+        .notifications
+        .iter()
+        .filter(|n| inserted.contains(&n.id))
+        .flat_map(|n| n.recipients.iter().map(move |u| (n.project_id.as_str(), n.id.as_str(), u.as_str())))
+        .collect();
+    for chunk in recipients.chunks(500) {
+        let values: Vec<String> =
+            (0..chunk.len()).map(|i| format!("(${}, ${}, ${})", i * 3 + 1, i * 3 + 2, i * 3 + 3)).collect();
+        let sql = format!(
+            "INSERT INTO notification_recipients (project_id, notification_id, user_id) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (project_id, notification_id, user) in chunk {
+            q = q.bind(*project_id).bind(*notification_id).bind(*user);
+        }
+        q.execute(&mut *tx).await?;
+    }
     let mut deliveries = Vec::with_capacity(plan.notifications.len());
     for n in plan.notifications {
-        let inserted = sqlx::query(&format!(
-            "INSERT INTO notifications ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, 0, 0, NULL, NULL, $12, NULL) \
-             ON CONFLICT (event_id, rule_id) DO NOTHING"
-        ))
-        .bind(&n.id)
-        .bind(&n.project_id)
-        .bind(&n.rule_id)
-        .bind(&n.event_id)
-        .bind(serde_json::to_string(&n.recipients).expect("strings serialize"))
-        .bind(&n.title)
-        .bind(&n.message)
-        .bind(&n.sound)
-        .bind(&n.sound_url)
-        .bind(n.priority)
-        .bind(n.action.as_ref().map(|a| a.to_string()))
-        .bind(time::to_db(n.created_at))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 1 {
-            for user in &n.recipients {
-                sqlx::query("INSERT INTO notification_recipients (project_id, notification_id, user_id) VALUES ($1, $2, $3)")
-                    .bind(&n.project_id)
-                    .bind(&n.id)
-                    .bind(user)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+        if inserted.contains(&n.id) {
             deliveries.push(Delivery { notification: n });
-        } else {
-            let row: NotificationRow = sqlx::query_as(&format!(
-                "SELECT {COLUMNS} FROM notifications WHERE event_id = $1 AND rule_id = $2 AND project_id = $3"
-            ))
-            .bind(&n.event_id)
-            .bind(&n.rule_id)
-            .bind(&n.project_id)
-            .fetch_one(&mut *tx)
-            .await?;
-            let existing = row.into_notification(vec![]);
-            if !existing.pusher_event_sent {
-                deliveries.push(Delivery { notification: existing });
+            continue;
+        }
+        // Made by an earlier run of this event: publish it again only if it never went out.
+        let row: NotificationRow = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM notifications WHERE event_id = $1 AND rule_id = $2 AND project_id = $3"
+        ))
+        .bind(&n.event_id)
+        .bind(&n.rule_id)
+        .bind(&n.project_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let existing = row.into_notification(vec![]);
+        if !existing.pusher_event_sent {
+            deliveries.push(Delivery { notification: existing });
+        }
+    }
+    let mut processed: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (project_id, event_id, error) in &plan.outcomes {
+        match error {
+            None => processed.entry(project_id.as_str()).or_default().push(event_id.as_str()),
+            Some(reason) => {
+                sqlx::query(
+                    "UPDATE events SET status = 'failed', processed_at = $1, error = $2 \
+                     WHERE project_id = $3 AND id = $4 AND status = 'accepted'",
+                )
+                .bind(&now)
+                .bind(reason)
+                .bind(project_id)
+                .bind(event_id)
+                .execute(&mut *tx)
+                .await?;
             }
         }
     }
-    for (project_id, event_id, error) in plan.outcomes {
-        sqlx::query(
-            "UPDATE events SET status = $1, processed_at = $2, error = $3 WHERE project_id = $4 AND id = $5 AND status = 'accepted'",
-        )
-        .bind(if error.is_some() { "failed" } else { "processed" })
-        .bind(&now)
-        .bind(&error)
-        .bind(&project_id)
-        .bind(&event_id)
-        .execute(&mut *tx)
-        .await?;
+    for (project_id, ids) in processed {
+        for chunk in ids.chunks(500) {
+            let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+            let sql = format!(
+                "UPDATE events SET status = 'processed', processed_at = $1 WHERE project_id = $2 \
+                 AND status = 'accepted' AND id IN ({})",
+                placeholders.join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(&now).bind(project_id);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.execute(&mut *tx).await?;
+        }
     }
     tx.commit().await?;
     metrics::counter!("notifications_created_total").increment(deliveries.len() as u64);
@@ -133,6 +182,29 @@ pub async fn mark_published(svc: &Services, published: &[(String, bool)]) -> Res
         )
         .bind(&now)
         .bind(*delivered as i64)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Records publish attempts that failed (a project's own Pusher app refused or could not be
+/// reached): `(notification id, error)`. `delivered` and `pusherEventSent` stay as they were.
+pub async fn mark_publish_failed(svc: &Services, failed: &[(String, String)]) -> Result<()> {
+    if failed.is_empty() {
+        return Ok(());
+    }
+    let now = time::to_db(time::now());
+    let mut tx = svc.db.pool().begin().await?;
+    for (id, error) in failed {
+        sqlx::query(
+            "UPDATE notifications SET delivery_attempts = delivery_attempts + 1, last_delivery_attempt = $1, \
+             delivery_error = $2 WHERE id = $3",
+        )
+        .bind(&now)
+        .bind(error)
         .bind(id)
         .execute(&mut *tx)
         .await?;

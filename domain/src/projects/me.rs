@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 
+use super::pusher::{self, PusherConfigInput};
 use super::Project;
 use crate::audit::{self, AuditEntry, RequestMeta};
 use crate::auth::Tenant;
@@ -24,6 +25,14 @@ pub struct SettingsPatch {
     pub custom_domain: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     pub billing_email: Option<Option<String>>,
+    /// Seconds a connected recipient has to acknowledge before the mobile push goes out; kept in
+    /// `settings.ackTimeoutSeconds`, `null` restores the default.
+    #[serde(default, deserialize_with = "nullable")]
+    pub ack_timeout_seconds: Option<Option<i64>>,
+    /// The project's own Pusher app (`null` removes it); stored apart from the project row, see
+    /// [`super::pusher`].
+    #[serde(default, deserialize_with = "nullable")]
+    pub pusher_config: Option<Option<PusherConfigInput>>,
 }
 
 impl SettingsPatch {
@@ -45,6 +54,9 @@ impl SettingsPatch {
         if let Some(Some(e)) = &self.billing_email {
             v.check(validate::email(e), "billingEmail", "must be an email address");
         }
+        if let Some(Some(s)) = self.ack_timeout_seconds {
+            v.check((0..=86_400).contains(&s), "ackTimeoutSeconds", "must be 0 to 86400 seconds");
+        }
         v.finish()?;
         if let Some(name) = self.name {
             p.name = name.trim().to_string();
@@ -53,6 +65,16 @@ impl SettingsPatch {
         p.brand_color = patch::apply(p.brand_color.take(), self.brand_color.map(|c| c.map(|c| c.to_lowercase())));
         p.custom_domain = patch::apply(p.custom_domain.take(), self.custom_domain.map(|d| d.map(|d| d.to_lowercase())));
         p.billing_email = patch::apply(p.billing_email.take(), self.billing_email);
+        if let Some(timeout) = self.ack_timeout_seconds {
+            if !p.settings.is_object() {
+                p.settings = serde_json::json!({});
+            }
+            let settings = p.settings.as_object_mut().expect("an object");
+            match timeout {
+                Some(s) => settings.insert("ackTimeoutSeconds".into(), s.into()),
+                None => settings.remove("ackTimeoutSeconds"),
+            };
+        }
         Ok(())
     }
 
@@ -62,6 +84,8 @@ impl SettingsPatch {
             && self.brand_color.is_none()
             && self.custom_domain.is_none()
             && self.billing_email.is_none()
+            && self.ack_timeout_seconds.is_none()
+            && self.pusher_config.is_none()
     }
 }
 
@@ -74,25 +98,36 @@ fn valid_domain(d: &str) -> bool {
 }
 
 pub async fn get(svc: &Services, t: &Tenant) -> Result<Project> {
-    super::load(svc, t.project_id()).await
+    let mut project = super::load(svc, t.project_id()).await?;
+    project.pusher_config = Some(pusher::view(svc, t.project_id()).await?);
+    Ok(project)
 }
 
-pub async fn update(svc: &Services, t: &Tenant, patch: SettingsPatch, meta: &RequestMeta) -> Result<Project> {
+pub async fn update(svc: &Services, t: &Tenant, mut patch: SettingsPatch, meta: &RequestMeta) -> Result<Project> {
     t.require_admin()?;
     let mut project = super::load(svc, t.project_id()).await?;
     if patch.is_empty() {
-        return Ok(project);
+        return get(svc, t).await;
     }
     let changed = changed_fields(&patch);
+    // Checked first (its host against the SSRF guard, which needs the settings), so a bad
+    // pusherConfig changes nothing.
+    let pusher_config = patch.pusher_config.take();
+    if let Some(Some(c)) = &pusher_config {
+        pusher::validate(c, svc.settings.webhook_allow_private_targets)?;
+    }
     patch.apply(&mut project)?;
     super::store(svc, &project).await?;
+    if let Some(c) = pusher_config {
+        pusher::save(svc, t.project_id(), c).await?;
+    }
     audit::record(
         svc,
         AuditEntry::tenant(t, "project.update", "project", Some(t.project_id()), meta)
             .with_metadata(serde_json::json!({ "fields": changed })),
     )
     .await?;
-    super::load(svc, t.project_id()).await
+    get(svc, t).await
 }
 
 fn changed_fields(p: &SettingsPatch) -> Vec<&'static str> {
@@ -102,5 +137,7 @@ fn changed_fields(p: &SettingsPatch) -> Vec<&'static str> {
     if p.brand_color.is_some() { f.push("brandColor") }
     if p.custom_domain.is_some() { f.push("customDomain") }
     if p.billing_email.is_some() { f.push("billingEmail") }
+    if p.ack_timeout_seconds.is_some() { f.push("ackTimeoutSeconds") }
+    if p.pusher_config.is_some() { f.push("pusherConfig") }
     f
 }

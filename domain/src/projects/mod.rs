@@ -3,6 +3,7 @@
 
 pub mod me;
 pub mod platform;
+pub mod pusher;
 
 use serde::Serialize;
 
@@ -30,6 +31,9 @@ pub struct Project {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub last_event_at: Option<Timestamp>,
+    /// The project's own Pusher app, shown to its admins only (`me`); never the secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pusher_config: Option<pusher::PusherConfigView>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -73,6 +77,7 @@ impl From<ProjectRow> for Project {
             created_at: time::from_db(&r.created_at),
             updated_at: time::from_db(&r.updated_at),
             last_event_at: time::opt_from_db(r.last_event_at),
+            pusher_config: None,
         }
     }
 }

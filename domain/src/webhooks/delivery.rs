@@ -225,8 +225,8 @@ async fn endpoint_failed(svc: &Services, t: &Tenant, now: Timestamp) -> Result<(
     .await?
     .rows_affected();
     if disabled > 0 {
-        // The audit row is what the panel shows the project's admins; mail to them comes with
-        // the mailer.
+        // The audit row is what the panel shows the project's admins; the mail reaches them
+        // away from it.
         tracing::warn!(project.id = t.project_id(), reason = %reason, "disabled a failing webhook endpoint");
         audit::record(
             svc,
@@ -234,7 +234,31 @@ async fn endpoint_failed(svc: &Services, t: &Tenant, now: Timestamp) -> Result<(
                 .with_metadata(serde_json::json!({"reason": reason})),
         )
         .await?;
+        tell_owner_disabled(svc, t, &reason).await?;
     }
+    Ok(())
+}
+
+/// Mails the project's billing address, else its owner, that the webhook was disabled.
+async fn tell_owner_disabled(svc: &Services, t: &Tenant, reason: &str) -> Result<()> {
+    let row: Option<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT p.name, p.billing_email, u.email FROM projects p \
+         LEFT JOIN users u ON u.project_id = p.id AND u.id = p.owner_id WHERE p.id = $1",
+    )
+    .bind(t.project_id())
+    .fetch_optional(svc.db.pool())
+    .await?;
+    let Some((name, billing, owner)) = row else { return Ok(()) };
+    let Some(to) = billing.or(owner) else {
+        tracing::info!(project.id = t.project_id(), "no billing or owner email to tell about the disabled webhook");
+        return Ok(());
+    };
+    let body = format!(
+        "The webhook endpoint of your project \"{name}\" was disabled: {reason}.\n\n\
+         Fix the receiver, then enable the endpoint again in the project's webhook settings; \
+         messages are not queued while it is disabled.\n"
+    );
+    svc.mailer.send(&to, &format!("[{name}] Your webhook endpoint was disabled"), &body).await?;
     Ok(())
 }
 

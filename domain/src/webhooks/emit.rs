@@ -88,6 +88,15 @@ pub async fn notifications_delivered(svc: &Services, delivered: &[(&Notification
     }
 }
 
+/// `notification.failed`, when every push for a notification that reached no live socket failed.
+pub(crate) async fn notification_failed(svc: &Services, t: &Tenant, n: &Notification, error: &str) {
+    let data = serde_json::json!({
+        "notificationId": n.id, "eventId": n.event_id, "ruleId": n.rule_id, "userIds": n.recipients,
+        "status": "failed", "error": error, "failedAt": time::now(),
+    });
+    after_commit(svc, t, "notification.failed", vec![data]).await;
+}
+
 /// `notification.acknowledged`, when a recipient's acknowledgement was first recorded.
 pub(crate) async fn notification_acknowledged(svc: &Services, t: &Tenant, n: &Notification, user_id: &str, by: &str, at: Timestamp) {
     let data = serde_json::json!({

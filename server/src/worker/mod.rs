@@ -3,8 +3,11 @@
 //! notification to its recipients' channels. Beside it runs the webhook delivery worker.
 
 mod memory;
+mod mail;
 mod publish;
+mod pusher;
 mod redis_streams;
+pub mod push;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -17,9 +20,11 @@ use crate::realtime::Hub;
 /// The most events one engine commit takes.
 const BATCH: usize = 256;
 
-/// Starts the worker for the configured queue, and the webhook delivery worker.
+/// Starts the worker for the configured queue, the webhook delivery worker and the mail sender.
 pub fn spawn(svc: Arc<Services>, hub: Arc<Hub>) {
     tokio::spawn(webhooks::run(svc.clone()));
+    tokio::spawn(push::run(svc.clone()));
+    tokio::spawn(mail::run(svc.clone()));
     match svc.queue.clone() {
         EventQueue::Memory(q) => {
             tokio::spawn(memory::run(svc, hub, q));

@@ -12,7 +12,7 @@ use crate::helpers::{uses_postgres, Auth, TestApp, TestProject};
 use crate::realtime::support::{channel_auth, connect, next, quiet, subscribe, Ws};
 
 /// A user holding `roles`, with a socket subscribed to their private channel on `base`.
-async fn listening_user(app: &TestApp, p: &TestProject, base: &str, name: &str, roles: &[&str]) -> (String, Ws) {
+pub async fn listening_user(app: &TestApp, p: &TestProject, base: &str, name: &str, roles: &[&str]) -> (String, Ws) {
     let r = app
         .request(
             Method::POST,
@@ -34,7 +34,7 @@ async fn listening_user(app: &TestApp, p: &TestProject, base: &str, name: &str, 
 }
 
 /// The next `notification` frame's data, within `within`.
-async fn notification(ws: &mut Ws, within: Duration) -> Value {
+pub async fn notification(ws: &mut Ws, within: Duration) -> Value {
     let frame = tokio::time::timeout(within, next(ws)).await.expect("a notification frame in time");
     assert_eq!(frame["event"], "notification", "{frame}");
     serde_json::from_str(frame["data"].as_str().expect("data is a JSON string")).unwrap()

@@ -88,6 +88,13 @@ impl TestApp {
             // Fast retries: three attempts, a second apart.
             webhook_retry_schedule: vec![0, 1, 1],
             webhook_allow_private_targets: false,
+            // Mail stays in the outbox unless a test points this at its SMTP stub.
+            smtp_url: None,
+            mail_from: "Notify <no-reply@platform.test>".into(),
+            // Nothing leaves the machine: tests that push point these at local stand-ins.
+            fcm_base_url: "http://127.0.0.1:9".into(),
+            fcm_token_url: "http://127.0.0.1:9/token".into(),
+            apns_base_url: Some("http://127.0.0.1:9".into()),
         };
         tweak(&mut settings);
         let svc = Services::start(settings).await.expect("services start");

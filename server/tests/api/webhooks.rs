@@ -344,6 +344,12 @@ async fn an_endpoint_failing_for_five_days_is_disabled_and_the_admins_told() {
     assert!(shown["disabledReason"].as_str().unwrap().contains("5 days"));
     let audit = app.get("/api/v1/audit", Some(&p.admin_token)).await;
     assert!(audit.body["data"].as_array().unwrap().iter().any(|r| r["action"] == "webhook.disabled"), "{}", audit.body);
+    // The owner is mailed too (no SMTP in tests: the mail waits in the outbox).
+    let mails = domain::mail::outbox::recent(&app.svc, 10).await.unwrap();
+    assert!(
+        mails.iter().any(|m| m.to_address.starts_with("owner-") && m.subject.contains("webhook endpoint was disabled")),
+        "{mails:?}"
+    );
     // The rest of the series is dropped, not sent to a disabled endpoint; testing it is refused.
     tokio::time::sleep(Duration::from_millis(1600)).await;
     assert!(rx.rx.try_recv().is_err());

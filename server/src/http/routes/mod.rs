@@ -7,6 +7,7 @@ pub mod health;
 pub mod notifications;
 pub mod platform;
 pub mod projects_me;
+pub mod push;
 pub mod roles;
 pub mod rules;
 pub mod users;

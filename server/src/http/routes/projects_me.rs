@@ -19,6 +19,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api-keys", get(list_keys).post(create_key))
         .route("/api-keys/{id}", delete(revoke_key))
         .nest("/webhook", super::webhooks::routes())
+        .nest("/push", super::push::routes())
 }
 
 async fn get_me(State(s): State<AppState>, Authed(t): Authed) -> ApiResult<impl IntoResponse> {

@@ -4,7 +4,7 @@
 //! rows, so a restart loses none; at worst an attempt cut off by a crash is sent again once its
 //! lease runs out, under the same `webhook-id`.
 
-mod client;
+pub(crate) mod client;
 mod send;
 
 use std::sync::Arc;

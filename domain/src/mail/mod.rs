@@ -1,0 +1,65 @@
+//! Platform mail (to project owners and admins, never to end users): [`Mailer::send`] always
+//! writes the mail to the `outbox` table first, so none is lost to a crash or an SMTP outage.
+//! With `SMTP_URL` set, the mail worker (server/src/worker/mail.rs) sends pending rows through
+//! [`smtp::Smtp`] and marks them `sent` or `failed`; without it the mail stays in the outbox
+//! (for the admin panel) and is written to the log, without its body or address.
+
+pub mod outbox;
+pub mod smtp;
+
+use std::time::Duration;
+
+use crate::db::Db;
+use crate::error::Result;
+use crate::time;
+
+pub use outbox::OutboxMail;
+
+/// Attempts before a mail is `failed` (a permanent SMTP refusal fails it at once).
+pub const MAX_ATTEMPTS: i64 = 3;
+
+/// How long a failed attempt waits before the next one.
+pub const RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// Enqueues platform mail; see the module docs.
+pub struct Mailer {
+    db: Db,
+    smtp_configured: bool,
+    wake: tokio::sync::Notify,
+}
+
+impl Mailer {
+    pub fn new(db: Db, smtp_configured: bool) -> Self {
+        Mailer { db, smtp_configured, wake: tokio::sync::Notify::new() }
+    }
+
+    /// Stores the mail in the outbox (durable) and wakes the sender; answers the outbox id.
+    pub async fn send(&self, to: &str, subject: &str, body: &str) -> Result<String> {
+        let id = uuid::Uuid::now_v7().to_string();
+        sqlx::query(
+            "INSERT INTO outbox (id, to_address, subject, body_text, status, attempts, claimed_at, created_at, sent_at, error) \
+             VALUES ($1, $2, $3, $4, 'pending', 0, NULL, $5, NULL, NULL)",
+        )
+        .bind(&id)
+        .bind(to)
+        .bind(subject)
+        .bind(body)
+        .bind(time::to_db(time::now()))
+        .execute(self.db.pool())
+        .await?;
+        if self.smtp_configured {
+            self.wake.notify_one();
+        } else {
+            // No SMTP: the outbox row is the mail. The log names the domain only (the address is
+            // personal data, the body may carry links that act as credentials).
+            let domain = to.rsplit_once('@').map_or("", |(_, d)| d);
+            tracing::info!(mail.id = %id, mail.subject = subject, mail.to_domain = domain, "mail kept in the outbox (SMTP_URL is not set)");
+        }
+        Ok(id)
+    }
+
+    /// Waits until a mail may be pending, or `at_most`.
+    pub async fn wait_for_work(&self, at_most: Duration) {
+        let _ = tokio::time::timeout(at_most, self.wake.notified()).await;
+    }
+}
