@@ -28,10 +28,21 @@ struct Consumer {
 }
 
 pub async fn run(svc: Arc<Services>, hub: Arc<Hub>, queue: RedisQueue) {
+    // A connection of its own: XREADGROUP ... BLOCK holds its connection while it waits, and on
+    // the shared multiplexed one it would stall every XADD of ingest and every health check.
+    let conn = loop {
+        match own_connection(&svc).await {
+            Ok(conn) => break conn,
+            Err(e) => {
+                tracing::warn!(error = %e, "stream worker cannot connect to Redis; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    };
     let mut c = Consumer {
         name: format!("worker-{}", uuid::Uuid::new_v4().simple()),
         streams_set: queue.streams_set().to_string(),
-        conn: queue.connection(),
+        conn,
         grouped: HashSet::new(),
         last_claim: Instant::now() - Duration::from_secs(3600),
     };
@@ -46,6 +57,11 @@ pub async fn run(svc: Arc<Services>, hub: Arc<Hub>, queue: RedisQueue) {
             }
         }
     }
+}
+
+async fn own_connection(svc: &Services) -> redis::RedisResult<ConnectionManager> {
+    let url = svc.settings.redis_url.clone().unwrap_or_default();
+    redis::Client::open(url)?.get_connection_manager().await
 }
 
 async fn step(svc: &Services, hub: &Arc<Hub>, c: &mut Consumer) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
