@@ -4,6 +4,7 @@
 //! driver. The few statements where the dialects differ live side by side in [`dialect`].
 
 pub mod dialect;
+pub mod lease;
 
 use std::str::FromStr;
 use std::time::Duration;

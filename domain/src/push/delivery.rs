@@ -17,6 +17,7 @@ use super::credentials::{self, ApnsCredentials};
 use super::signing::ServiceAccount;
 use super::Urgency;
 use crate::auth::Tenant;
+use crate::db::lease::{self, JobTable};
 use crate::error::Result;
 use crate::notifications::{NotificationRow, COLUMNS};
 use crate::services::Services;
@@ -81,36 +82,11 @@ pub enum Outcome {
 /// Claims up to `limit` due jobs of any project, oldest first, and prepares them; jobs with
 /// nothing to send are finished here as `skipped`.
 pub async fn claim_due_across_projects(svc: &Services, limit: i64) -> Result<Vec<Due>> {
-    let now = time::now();
-    let now_s = time::to_db(now);
-    let candidates = sqlx::query(
-        "SELECT id, project_id FROM push_jobs WHERE status = 'pending' AND due_at <= $1 \
-         AND (lease_until IS NULL OR lease_until < $1) ORDER BY due_at LIMIT $2",
-    )
-    .bind(&now_s)
-    .bind(limit)
-    .fetch_all(svc.db.pool())
-    .await?;
-    let lease = time::to_db(now + chrono::Duration::from_std(LEASE).expect("small duration"));
-    let mut due = Vec::with_capacity(candidates.len());
-    for c in candidates {
-        let (id, project_id): (String, String) = (c.get("id"), c.get("project_id"));
+    let jobs = JobTable { table: "push_jobs", due_column: "due_at" };
+    let claimed = lease::claim_due(svc, &jobs, limit, LEASE).await?;
+    let mut due = Vec::with_capacity(claimed.len());
+    for (id, project_id) in claimed {
         let t = Tenant::system_for_queued_work(&project_id);
-        // Compare-and-set: of two workers, only the first update matches.
-        let claimed = sqlx::query(
-            "UPDATE push_jobs SET lease_until = $1 WHERE project_id = $2 AND id = $3 AND status = 'pending' \
-             AND (lease_until IS NULL OR lease_until < $4)",
-        )
-        .bind(&lease)
-        .bind(t.project_id())
-        .bind(&id)
-        .bind(&now_s)
-        .execute(svc.db.pool())
-        .await?
-        .rows_affected();
-        if claimed == 0 {
-            continue;
-        }
         match prepare(svc, &t, &id).await? {
             Ok(d) => due.push(d),
             Err(reason) => finish(svc, &t, &id, "skipped", None, Some(reason)).await?,

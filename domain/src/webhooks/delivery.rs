@@ -14,6 +14,7 @@ use sqlx::Row;
 use super::{endpoint, DISABLE_AFTER};
 use crate::audit::{self, AuditEntry, RequestMeta};
 use crate::auth::Tenant;
+use crate::db::lease::{self, JobTable};
 use crate::error::Result;
 use crate::services::Services;
 use crate::time::{self, Timestamp};
@@ -60,36 +61,11 @@ impl Attempt {
 /// Claims up to `limit` due messages of any project, oldest due first. Each comes back with its
 /// endpoint's URL and secrets; a message whose endpoint was removed or disabled is failed here.
 pub async fn claim_due_across_projects(svc: &Services, limit: i64) -> Result<Vec<Due>> {
-    let now = time::now();
-    let now_s = time::to_db(now);
-    let candidates = sqlx::query(
-        "SELECT id, project_id FROM webhook_messages WHERE status = 'pending' AND next_attempt_at <= $1 \
-         AND (lease_until IS NULL OR lease_until < $1) ORDER BY next_attempt_at LIMIT $2",
-    )
-    .bind(&now_s)
-    .bind(limit)
-    .fetch_all(svc.db.pool())
-    .await?;
-    let lease = time::to_db(now + chrono::Duration::from_std(LEASE).expect("small duration"));
-    let mut due = Vec::with_capacity(candidates.len());
-    for c in candidates {
-        let (id, project_id): (String, String) = (c.get("id"), c.get("project_id"));
+    let jobs = JobTable { table: "webhook_messages", due_column: "next_attempt_at" };
+    let claimed = lease::claim_due(svc, &jobs, limit, LEASE).await?;
+    let mut due = Vec::with_capacity(claimed.len());
+    for (id, project_id) in claimed {
         let t = Tenant::system_for_queued_work(&project_id);
-        // Compare-and-set: of two workers, only the first update matches.
-        let claimed = sqlx::query(
-            "UPDATE webhook_messages SET lease_until = $1 WHERE project_id = $2 AND id = $3 AND status = 'pending' \
-             AND (lease_until IS NULL OR lease_until < $4)",
-        )
-        .bind(&lease)
-        .bind(t.project_id())
-        .bind(&id)
-        .bind(&now_s)
-        .execute(svc.db.pool())
-        .await?
-        .rows_affected();
-        if claimed == 0 {
-            continue;
-        }
         let msg = sqlx::query("SELECT event_type, body, attempts FROM webhook_messages WHERE project_id = $1 AND id = $2")
             .bind(t.project_id())
             .bind(&id)
