@@ -6,6 +6,9 @@ use domain::platform_admins::{self, NewAdmin};
 use domain::Services;
 use tracing_subscriber::EnvFilter;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     let _ = dotenvy::dotenv();

@@ -17,6 +17,7 @@ mod frame;
 mod ingest;
 mod sockets;
 mod trigger;
+mod webhooks;
 
 /// What every scenario gets: the server's address, a project with a key pair, and the load
 /// settings from the command line.
@@ -52,7 +53,8 @@ pub trait Scenario: Send + Sync {
 /// comes next, while the server's heap is still small: after the load scenarios the allocator
 /// holds freed memory that new sockets would reuse without RSS growing, which would flatter the
 /// per-socket figure. `frame` waits for the worker to finish the events `ingest` and `batch`
-/// left queued before it measures.
+/// left queued before it measures. `webhooks` goes last: it adds a webhook endpoint to the
+/// project, which later notifications would queue messages for.
 pub fn all() -> Vec<Box<dyn Scenario>> {
     vec![
         Box::new(baseline::Baseline),
@@ -62,6 +64,7 @@ pub fn all() -> Vec<Box<dyn Scenario>> {
         Box::new(frame::FrameLatency),
         Box::new(trigger::TriggerLatency),
         Box::new(fanout::Fanout),
+        Box::new(webhooks::Webhooks),
     ]
 }
 

@@ -22,6 +22,26 @@ pub fn begin_write(backend: Backend) -> &'static str {
     }
 }
 
+/// A column in a condition that must not pick the index: `WHERE status = 'accepted' AND id IN
+/// (…)` should find its rows by the primary key, but SQLite's planner (no statistics) prefers an
+/// equality on an indexed column and walks every accepted event instead, a backlog's worth per
+/// batch. A unary `+` keeps SQLite off that index; PostgreSQL plans from statistics.
+pub fn unindexed(backend: Backend, column: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("+{column}"),
+        Backend::Postgres => column.to_string(),
+    }
+}
+
+/// What follows a job-claiming sub-select so concurrent claimers pass over each other's rows
+/// instead of queueing on them. SQLite has one writer, so its claim needs nothing.
+pub fn skip_locked(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "",
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+    }
+}
+
 /// The names of the tables and their columns, to compare the two migration histories.
 pub fn schema_columns_query(backend: Backend) -> &'static str {
     match backend {

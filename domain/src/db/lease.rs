@@ -1,56 +1,46 @@
-//! Claiming due rows of a durable job table (webhook messages, push jobs) across processes: pick
-//! the oldest due candidates, then take each with a compare-and-set on `lease_until`, so of two
-//! workers only one gets a row. A worker that dies lets its lease run out and the row comes back.
+//! Claiming due rows of a durable job table (webhook messages, push jobs) across processes: one
+//! statement picks the oldest due rows and sets their `lease_until`, so of two workers only one
+//! gets a row (PostgreSQL: the sub-select locks them and skips rows another claim holds; SQLite:
+//! one writer). A worker that dies lets its lease run out and the row comes back.
 
 use std::time::Duration;
 
-use sqlx::Row;
+use sqlx::any::AnyRow;
 
+use super::dialect;
 use crate::error::Result;
 use crate::services::Services;
 use crate::time;
 
-/// A job table: its name and the column saying when a row is due. Both are fixed names from the
-/// code, never input.
+/// A job table: its name, the column saying when a row is due, and the columns a claim answers.
+/// All are fixed names from the code, never input.
 pub struct JobTable {
     pub table: &'static str,
     pub due_column: &'static str,
+    /// What the claim returns of each row, e.g. `"id, project_id"`.
+    pub columns: &'static str,
 }
 
-/// Claims up to `limit` pending rows due now, oldest first, for `lease`; answers
-/// `(id, project_id)` of the rows this worker won.
-pub async fn claim_due(svc: &Services, jobs: &JobTable, limit: i64, lease: Duration) -> Result<Vec<(String, String)>> {
+/// Claims up to `limit` pending rows due now, oldest first, for `lease`, in one write; answers
+/// the claimed rows' [`JobTable::columns`].
+pub async fn claim_due(svc: &Services, jobs: &JobTable, limit: i64, lease: Duration) -> Result<Vec<AnyRow>> {
     let now = time::now();
-    let now_s = time::to_db(now);
-    let candidates = sqlx::query(&format!(
-        "SELECT id, project_id FROM {table} WHERE status = 'pending' AND {due} <= $1 \
-         AND (lease_until IS NULL OR lease_until < $1) ORDER BY {due} LIMIT $2",
+    let until = time::to_db(now + chrono::Duration::from_std(lease).expect("small duration"));
+    let due_now = "status = 'pending' AND {due} <= $2 AND (lease_until IS NULL OR lease_until < $2)"
+        .replace("{due}", jobs.due_column);
+    let sql = format!(
+        "UPDATE {table} SET lease_until = $1 WHERE id IN \
+         (SELECT id FROM {table} WHERE {due_now} ORDER BY {due} LIMIT $3{skip_locked}) RETURNING {columns}",
         table = jobs.table,
         due = jobs.due_column,
-    ))
-    .bind(&now_s)
-    .bind(limit)
-    .fetch_all(svc.db.pool())
-    .await?;
-    let until = time::to_db(now + chrono::Duration::from_std(lease).expect("small duration"));
-    let mut won = Vec::with_capacity(candidates.len());
-    for c in candidates {
-        let (id, project_id): (String, String) = (c.get("id"), c.get("project_id"));
-        let claimed = sqlx::query(&format!(
-            "UPDATE {} SET lease_until = $1 WHERE project_id = $2 AND id = $3 AND status = 'pending' \
-             AND (lease_until IS NULL OR lease_until < $4)",
-            jobs.table
-        ))
-        .bind(&until)
-        .bind(&project_id)
-        .bind(&id)
-        .bind(&now_s)
-        .execute(svc.db.pool())
-        .await?
-        .rows_affected();
-        if claimed == 1 {
-            won.push((id, project_id));
-        }
-    }
-    Ok(won)
+        columns = jobs.columns,
+        skip_locked = dialect::skip_locked(svc.db.backend()),
+    );
+    let rows = sqlx::query(&sql)
+        .bind(until)
+        .bind(time::to_db(now))
+        .bind(limit)
+        .fetch_all(svc.db.pool())
+        .await?;
+    Ok(rows)
 }

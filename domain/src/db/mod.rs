@@ -5,6 +5,7 @@
 
 pub mod dialect;
 pub mod lease;
+pub mod sql;
 
 use std::str::FromStr;
 use std::time::Duration;

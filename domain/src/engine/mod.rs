@@ -14,6 +14,7 @@ use std::time::Duration;
 use sqlx::Row;
 
 use crate::auth::Tenant;
+use crate::db::{dialect, sql};
 use crate::error::{Error, Result};
 use crate::notifications::Notification;
 use crate::queue::QueuedEvent;
@@ -100,12 +101,17 @@ async fn load(svc: &Services, batch: &[QueuedEvent]) -> Result<Vec<Loaded>> {
     let mut found: HashMap<String, Loaded> = HashMap::with_capacity(batch.len());
     for (project_id, ids) in by_project {
         for chunk in ids.chunks(500) {
-            let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-            let sql = format!(
-                "SELECT id, type, payload, source FROM events WHERE project_id = $1 AND status = 'accepted' AND id IN ({})",
-                placeholders.join(", ")
+            let backend = svc.db.backend();
+            let statement = sql::positional(
+                backend,
+                &format!(
+                    "SELECT id, type, payload, source FROM events WHERE {} = $1 AND {} = 'accepted' AND id IN ({})",
+                    dialect::unindexed(backend, "project_id"),
+                    dialect::unindexed(backend, "status"),
+                    sql::list_placeholders(chunk.len(), 1)
+                ),
             );
-            let mut q = sqlx::query(&sql).bind(project_id);
+            let mut q = sqlx::query(&statement).bind(project_id);
             for id in chunk {
                 q = q.bind(*id);
             }

@@ -1,10 +1,10 @@
 //! The engine's writes: one transaction per batch for notifications, recipients and event
 //! status; then, after publishing, one statement per batch for the delivery fields.
 
-
 use std::collections::{HashMap, HashSet};
 
 use super::Delivery;
+use crate::db::{dialect, sql};
 use crate::error::Result;
 use crate::notifications::{Notification, NotificationRow, COLUMNS};
 use crate::rules::Rule;
@@ -61,17 +61,18 @@ pub(super) async fn commit(svc: &Services, plan: Plan) -> Result<Vec<Delivery>> 
     for chunk in plan.notifications.chunks(200) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
-                let b = i * 12;
-                let p: Vec<String> = (1..=12).map(|k| format!("${}", b + k)).collect();
-                format!("({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 0, 0, 0, NULL, NULL, {}, NULL)",
-                    p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11])
+                let (b, created_at) = (i * 12, i * 12 + 12);
+                format!("({}, 0, 0, 0, NULL, NULL, ${created_at}, NULL)", sql::list_placeholders(11, b))
             })
             .collect();
-        let sql = format!(
-            "INSERT INTO notifications ({COLUMNS}) VALUES {} ON CONFLICT (event_id, rule_id) DO NOTHING RETURNING id",
-            values.join(", ")
+        let statement = sql::positional(
+            svc.db.backend(),
+            &format!(
+                "INSERT INTO notifications ({COLUMNS}) VALUES {} ON CONFLICT (event_id, rule_id) DO NOTHING RETURNING id",
+                values.join(", ")
+            ),
         );
-        let mut q = sqlx::query_scalar::<_, String>(&sql);
+        let mut q = sqlx::query_scalar::<_, String>(&statement);
         for n in chunk {
             q = q
                 .bind(&n.id)
@@ -96,13 +97,14 @@ pub(super) async fn commit(svc: &Services, plan: Plan) -> Result<Vec<Delivery>> 
         .flat_map(|n| n.recipients.iter().map(move |u| (n.project_id.as_str(), n.id.as_str(), u.as_str())))
         .collect();
     for chunk in recipients.chunks(500) {
-        let values: Vec<String> =
-            (0..chunk.len()).map(|i| format!("(${}, ${}, ${})", i * 3 + 1, i * 3 + 2, i * 3 + 3)).collect();
-        let sql = format!(
-            "INSERT INTO notification_recipients (project_id, notification_id, user_id) VALUES {}",
-            values.join(", ")
+        let statement = sql::positional(
+            svc.db.backend(),
+            &format!(
+                "INSERT INTO notification_recipients (project_id, notification_id, user_id) VALUES {}",
+                sql::row_placeholders(chunk.len(), 3, 0)
+            ),
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(&statement);
         for (project_id, notification_id, user) in chunk {
             q = q.bind(*project_id).bind(*notification_id).bind(*user);
         }
@@ -148,13 +150,17 @@ pub(super) async fn commit(svc: &Services, plan: Plan) -> Result<Vec<Delivery>> 
     }
     for (project_id, ids) in processed {
         for chunk in ids.chunks(500) {
-            let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
-            let sql = format!(
-                "UPDATE events SET status = 'processed', processed_at = $1 WHERE project_id = $2 \
-                 AND status = 'accepted' AND id IN ({})",
-                placeholders.join(", ")
+            let backend = svc.db.backend();
+            let statement = sql::positional(
+                backend,
+                &format!(
+                    "UPDATE events SET status = 'processed', processed_at = $1 WHERE {} = $2 AND {} = 'accepted' AND id IN ({})",
+                    dialect::unindexed(backend, "project_id"),
+                    dialect::unindexed(backend, "status"),
+                    sql::list_placeholders(chunk.len(), 2)
+                ),
             );
-            let mut q = sqlx::query(&sql).bind(&now).bind(project_id);
+            let mut q = sqlx::query(&statement).bind(&now).bind(project_id);
             for id in chunk {
                 q = q.bind(*id);
             }
@@ -174,17 +180,28 @@ pub async fn mark_published(svc: &Services, published: &[(String, bool)]) -> Res
     }
     let now = time::to_db(time::now());
     let mut tx = svc.db.pool().begin().await?;
-    for (id, delivered) in published {
-        sqlx::query(
-            "UPDATE notifications SET pusher_event_sent = 1, delivery_attempts = delivery_attempts + 1, \
-             last_delivery_attempt = $1, delivered = CASE WHEN $2 = 1 THEN 1 ELSE delivered END, \
-             delivered_at = CASE WHEN $2 = 1 AND delivered_at IS NULL THEN $1 ELSE delivered_at END WHERE id = $3",
-        )
-        .bind(&now)
-        .bind(*delivered as i64)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    for delivered in [true, false] {
+        let ids: Vec<&str> = published.iter().filter(|(_, d)| *d == delivered).map(|(id, _)| id.as_str()).collect();
+        let set_delivered = if delivered { ", delivered = 1, delivered_at = COALESCE(delivered_at, $2)" } else { "" };
+        let first_id = if delivered { 2 } else { 1 };
+        for chunk in ids.chunks(500) {
+            let statement = sql::positional(
+                svc.db.backend(),
+                &format!(
+                    "UPDATE notifications SET pusher_event_sent = 1, delivery_attempts = delivery_attempts + 1, \
+                     last_delivery_attempt = $1{set_delivered} WHERE id IN ({})",
+                    sql::list_placeholders(chunk.len(), first_id)
+                ),
+            );
+            let mut q = sqlx::query(&statement).bind(&now);
+            if delivered {
+                q = q.bind(&now);
+            }
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.execute(&mut *tx).await?;
+        }
     }
     tx.commit().await?;
     Ok(())

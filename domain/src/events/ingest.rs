@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 use super::ValidEvent;
-use crate::db::{Backend, Db};
+use crate::db::{sql, Backend, Db};
 use crate::error::{Error, Result};
 use crate::queue::{EventQueue, QueuedEvent};
 use crate::time;
@@ -139,18 +139,17 @@ async fn commit(db: &Db, jobs: &[Job]) -> Result<Vec<Vec<Outcome>>> {
         .collect();
     let mut inserted: std::collections::HashSet<String> = std::collections::HashSet::with_capacity(rows.len());
     for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let b = i * 7;
-                format!("(${}, ${}, ${}, ${}, ${}, ${}, ${}, $1, 'accepted', 0)", b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8)
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO events (id, project_id, type, payload, source, client_event_id, client_timestamp, \
-             received_at, status, enqueued) VALUES {} ON CONFLICT (project_id, client_event_id) DO NOTHING RETURNING id",
-            values.join(", ")
+        let values: Vec<String> =
+            (0..chunk.len()).map(|i| format!("({}, 'accepted', 0)", sql::list_placeholders(8, i * 8))).collect();
+        let statement = sql::positional(
+            db.backend(),
+            &format!(
+                "INSERT INTO events (id, project_id, type, payload, source, client_event_id, client_timestamp, \
+                 received_at, status, enqueued) VALUES {} ON CONFLICT (project_id, client_event_id) DO NOTHING RETURNING id",
+                values.join(", ")
+            ),
         );
-        let mut q = sqlx::query_scalar::<_, String>(&sql).bind(&now);
+        let mut q = sqlx::query_scalar::<_, String>(&statement);
         for (project_id, e, id) in chunk {
             q = q
                 .bind(id)
@@ -159,7 +158,8 @@ async fn commit(db: &Db, jobs: &[Job]) -> Result<Vec<Vec<Outcome>>> {
                 .bind(&e.payload)
                 .bind(&e.source)
                 .bind(&e.client_event_id)
-                .bind(e.client_timestamp.map(time::to_db));
+                .bind(e.client_timestamp.map(time::to_db))
+                .bind(&now);
         }
         inserted.extend(q.fetch_all(&mut *tx).await?);
     }

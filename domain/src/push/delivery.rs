@@ -82,10 +82,11 @@ pub enum Outcome {
 /// Claims up to `limit` due jobs of any project, oldest first, and prepares them; jobs with
 /// nothing to send are finished here as `skipped`.
 pub async fn claim_due_across_projects(svc: &Services, limit: i64) -> Result<Vec<Due>> {
-    let jobs = JobTable { table: "push_jobs", due_column: "due_at" };
+    let jobs = JobTable { table: "push_jobs", due_column: "due_at", columns: "id, project_id" };
     let claimed = lease::claim_due(svc, &jobs, limit, LEASE).await?;
     let mut due = Vec::with_capacity(claimed.len());
-    for (id, project_id) in claimed {
+    for row in claimed {
+        let (id, project_id): (String, String) = (row.get("id"), row.get("project_id"));
         let t = Tenant::system_for_queued_work(&project_id);
         match prepare(svc, &t, &id).await? {
             Ok(d) => due.push(d),

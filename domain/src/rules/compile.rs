@@ -1,7 +1,7 @@
 //! Turning a rule's text into something the worker can run: CEL conditions compiled once, and
 //! minijinja templates checked at save time and rendered with bounded fuel and output.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use crate::error::{Error, FieldErrors, Result};
 
@@ -63,7 +63,10 @@ pub struct EventVars<'a> {
 
 impl EventVars<'_> {
     pub fn cel_context(&self) -> cel::Context<'static, 'static> {
-        let mut ctx = cel::Context::default();
+        // Building CEL's standard library is dozens of allocations; an event needs only its
+        // variables on top of one shared copy.
+        static STDLIB: OnceLock<Arc<cel::Env>> = OnceLock::new();
+        let mut ctx = cel::Context::with_env(STDLIB.get_or_init(|| Arc::new(cel::Env::stdlib())).clone());
         let _ = ctx.add_variable("type", self.event_type);
         let _ = ctx.add_variable("payload", self.payload);
         let _ = ctx.add_variable("source", self.source);

@@ -6,6 +6,7 @@
 //! The claim is cross-project (it is the sweeper that finds work); everything after it acts
 //! through a system tenant of the message's own project.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use rand::Rng;
@@ -15,6 +16,7 @@ use super::{endpoint, DISABLE_AFTER};
 use crate::audit::{self, AuditEntry, RequestMeta};
 use crate::auth::Tenant;
 use crate::db::lease::{self, JobTable};
+use crate::db::sql;
 use crate::error::Result;
 use crate::services::Services;
 use crate::time::{self, Timestamp};
@@ -59,27 +61,32 @@ impl Attempt {
 }
 
 /// Claims up to `limit` due messages of any project, oldest due first. Each comes back with its
-/// endpoint's URL and secrets; a message whose endpoint was removed or disabled is failed here.
+/// endpoint's URL and secrets (read once per project); a message whose endpoint was removed or
+/// disabled is failed here.
 pub async fn claim_due_across_projects(svc: &Services, limit: i64) -> Result<Vec<Due>> {
-    let jobs = JobTable { table: "webhook_messages", due_column: "next_attempt_at" };
+    let jobs = JobTable {
+        table: "webhook_messages",
+        due_column: "next_attempt_at",
+        columns: "id, project_id, event_type, body, attempts",
+    };
     let claimed = lease::claim_due(svc, &jobs, limit, LEASE).await?;
+    let mut endpoints: HashMap<String, Option<(String, bool, Vec<String>)>> = HashMap::new();
     let mut due = Vec::with_capacity(claimed.len());
-    for (id, project_id) in claimed {
+    for msg in claimed {
+        let (id, project_id): (String, String) = (msg.get("id"), msg.get("project_id"));
         let t = Tenant::system_for_queued_work(&project_id);
-        let msg = sqlx::query("SELECT event_type, body, attempts FROM webhook_messages WHERE project_id = $1 AND id = $2")
-            .bind(t.project_id())
-            .bind(&id)
-            .fetch_one(svc.db.pool())
-            .await?;
-        match endpoint::signing_secrets(svc, &t).await? {
+        if !endpoints.contains_key(&project_id) {
+            endpoints.insert(project_id.clone(), endpoint::signing_secrets(svc, &t).await?);
+        }
+        match &endpoints[&project_id] {
             Some((url, true, secrets)) if !secrets.is_empty() => due.push(Due {
                 id,
                 project_id,
                 event_type: msg.get("event_type"),
                 body: msg.get("body"),
                 attempt: msg.get::<i64, _>("attempts") + 1,
-                url,
-                secrets,
+                url: url.clone(),
+                secrets: secrets.clone(),
             }),
             Some((_, true, _)) => finish(svc, &t, &id, "failed", Some("the signing secret cannot be read")).await?,
             Some((_, false, _)) => finish(svc, &t, &id, "failed", Some("the webhook is disabled")).await?,
@@ -89,31 +96,101 @@ pub async fn claim_due_across_projects(svc: &Services, limit: i64) -> Result<Vec
     Ok(due)
 }
 
+/// Records many attempts. The successes share one commit (their WebhookLog rows, the messages
+/// finished, the endpoints' failure streaks ended), so a busy endpoint costs one write per batch,
+/// not two per message; each failure goes through [`record`], which schedules its retry.
+pub async fn record_all(svc: &Services, attempts: &[(Due, Attempt)]) -> Result<()> {
+    let (delivered, failed): (Vec<_>, Vec<_>) = attempts.iter().partition(|(_, a)| a.success());
+    record_delivered(svc, &delivered).await?;
+    for (due, a) in failed {
+        record(svc, due, a).await?;
+    }
+    Ok(())
+}
+
+/// Rows per multi-row INSERT of log rows (13 values each).
+const LOG_ROWS_PER_INSERT: usize = 200;
+
+async fn record_delivered(svc: &Services, delivered: &[&(Due, Attempt)]) -> Result<()> {
+    if delivered.is_empty() {
+        return Ok(());
+    }
+    let now = time::to_db(time::now());
+    let mut tx = svc.db.pool().begin().await?;
+    for chunk in delivered.chunks(LOG_ROWS_PER_INSERT) {
+        let statement = sql::positional(
+            svc.db.backend(),
+            &format!("INSERT INTO webhook_logs ({LOG_COLUMNS}) VALUES {}", sql::row_placeholders(chunk.len(), 13, 0)),
+        );
+        let mut q = sqlx::query(&statement);
+        for (due, a) in chunk.iter().map(|d| (&d.0, &d.1)) {
+            q = bind_log(q, due, a, &now);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    let mut by_project: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (due, _) in delivered.iter().map(|d| (&d.0, &d.1)) {
+        by_project.entry(due.project_id.as_str()).or_default().push(due.id.as_str());
+    }
+    for (project_id, ids) in by_project {
+        let t = Tenant::system_for_queued_work(project_id);
+        sqlx::query("UPDATE webhook_endpoints SET failing_since = NULL WHERE project_id = $1 AND failing_since IS NOT NULL")
+            .bind(t.project_id())
+            .execute(&mut *tx)
+            .await?;
+        for chunk in ids.chunks(500) {
+            let statement = sql::positional(
+                svc.db.backend(),
+                &format!(
+                    "UPDATE webhook_messages SET status = 'delivered', attempts = attempts + 1, lease_until = NULL, \
+                     last_error = NULL, updated_at = $1 WHERE project_id = $2 AND id IN ({})",
+                    sql::list_placeholders(chunk.len(), 2)
+                ),
+            );
+            let mut q = sqlx::query(&statement).bind(&now).bind(t.project_id());
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.execute(&mut *tx).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+const LOG_COLUMNS: &str = "id, project_id, message_id, event_type, payload, url, response_status, response_body, \
+                           attempt_number, success, error, duration_ms, created_at";
+
+/// Binds one WebhookLog row's 13 values, in [`LOG_COLUMNS`] order.
+fn bind_log<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    due: &'q Due,
+    a: &'q Attempt,
+    now: &str,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    q.bind(uuid::Uuid::now_v7().to_string())
+        .bind(&due.project_id)
+        .bind(&due.id)
+        .bind(&due.event_type)
+        .bind(&due.body)
+        .bind(&due.url)
+        .bind(a.response_status.map(i64::from))
+        .bind(&a.response_body)
+        .bind(due.attempt)
+        .bind(i64::from(a.success()))
+        .bind(&a.error)
+        .bind(a.duration_ms)
+        .bind(now.to_string())
+}
+
 /// Records an attempt (a WebhookLog row), then finishes the message or schedules its next try.
 pub async fn record(svc: &Services, due: &Due, a: &Attempt) -> Result<()> {
     let t = Tenant::system_for_queued_work(&due.project_id);
     let now = time::now();
     let success = a.success();
-    sqlx::query(
-        "INSERT INTO webhook_logs (id, project_id, message_id, event_type, payload, url, response_status, \
-         response_body, attempt_number, success, error, duration_ms, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-    )
-    .bind(uuid::Uuid::now_v7().to_string())
-    .bind(t.project_id())
-    .bind(&due.id)
-    .bind(&due.event_type)
-    .bind(&due.body)
-    .bind(&due.url)
-    .bind(a.response_status.map(i64::from))
-    .bind(&a.response_body)
-    .bind(due.attempt)
-    .bind(i64::from(success))
-    .bind(&a.error)
-    .bind(a.duration_ms)
-    .bind(time::to_db(now))
-    .execute(svc.db.pool())
-    .await?;
+    let sql = format!("INSERT INTO webhook_logs ({LOG_COLUMNS}) VALUES {}", sql::row_placeholders(1, 13, 0));
+    let now_s = time::to_db(now);
+    bind_log(sqlx::query(&sql), due, a, &now_s).execute(svc.db.pool()).await?;
     if success {
         sqlx::query("UPDATE webhook_endpoints SET failing_since = NULL WHERE project_id = $1 AND failing_since IS NOT NULL")
             .bind(t.project_id())

@@ -7,10 +7,14 @@ use sqlx::Row;
 
 use super::TEST_EVENT;
 use crate::auth::Tenant;
+use crate::db::sql;
 use crate::error::{Error, Result};
 use crate::notifications::Notification;
 use crate::services::Services;
 use crate::time::{self, Timestamp};
+
+/// Rows per multi-row INSERT (7 values each).
+const MESSAGES_PER_INSERT: usize = 200;
 
 /// Queues `event` with each of `items` as its `data`, when the project's endpoint wants it.
 /// Answers the new messages' ids.
@@ -28,27 +32,41 @@ pub(crate) async fn queue(svc: &Services, t: &Tenant, event: &str, items: Vec<se
         return Ok(vec![]);
     }
     let now = time::now();
-    let mut ids = Vec::with_capacity(items.len());
+    let now_s = time::to_db(now);
+    let messages: Vec<(String, String)> = items
+        .into_iter()
+        .map(|data| {
+            let body = serde_json::json!({ "event": event, "projectId": t.project_id(), "timestamp": now, "data": data });
+            (format!("msg_{}", uuid::Uuid::now_v7().simple()), body.to_string())
+        })
+        .collect();
     let mut tx = svc.db.pool().begin().await?;
-    for data in items {
-        let id = format!("msg_{}", uuid::Uuid::now_v7().simple());
-        let body = serde_json::json!({
-            "event": event, "projectId": t.project_id(), "timestamp": now, "data": data,
-        });
-        sqlx::query(
-            "INSERT INTO webhook_messages (id, project_id, event_type, body, status, attempts, next_attempt_at, \
-             lease_until, last_error, created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', 0, $5, NULL, NULL, $5, $5)",
-        )
-        .bind(&id)
-        .bind(t.project_id())
-        .bind(event)
-        .bind(body.to_string())
-        .bind(time::to_db(now))
-        .execute(&mut *tx)
-        .await?;
-        ids.push(id);
+    for chunk in messages.chunks(MESSAGES_PER_INSERT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p = |k: usize| i * 7 + k;
+                format!(
+                    "(${}, ${}, ${}, ${}, 'pending', 0, ${}, NULL, NULL, ${}, ${})",
+                    p(1), p(2), p(3), p(4), p(5), p(6), p(7)
+                )
+            })
+            .collect();
+        let statement = sql::positional(
+            svc.db.backend(),
+            &format!(
+                "INSERT INTO webhook_messages (id, project_id, event_type, body, status, attempts, next_attempt_at, \
+                 lease_until, last_error, created_at, updated_at) VALUES {}",
+                values.join(", ")
+            ),
+        );
+        let mut q = sqlx::query(&statement);
+        for (id, body) in chunk {
+            q = q.bind(id).bind(t.project_id()).bind(event).bind(body).bind(&now_s).bind(&now_s).bind(&now_s);
+        }
+        q.execute(&mut *tx).await?;
     }
     tx.commit().await?;
+    let ids = messages.into_iter().map(|(id, _)| id).collect();
     svc.webhook_wake.ring();
     Ok(ids)
 }
