@@ -10,6 +10,7 @@ use domain::Services;
 use crate::realtime::Hub;
 
 pub async fn run(svc: Arc<Services>, hub: Arc<Hub>, queue: MemoryQueue) {
+    let publisher = super::publish::Publisher::start(svc.clone(), hub);
     loop {
         let mut batch = vec![queue.pop().await];
         while batch.len() < super::BATCH {
@@ -19,7 +20,7 @@ pub async fn run(svc: Arc<Services>, hub: Arc<Hub>, queue: MemoryQueue) {
             }
         }
         match engine::process_batch(&svc, &batch).await {
-            Ok(deliveries) => super::publish::deliveries(&svc, &hub, deliveries).await,
+            Ok(deliveries) => publisher.publish(&svc, deliveries).await,
             Err(e) => {
                 // Nothing was committed: put the batch back and try again shortly.
                 tracing::error!(error = %e, count = batch.len(), "rule engine batch failed; retrying");

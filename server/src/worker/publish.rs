@@ -1,49 +1,94 @@
-//! Publishing a batch's notifications: one `notification` event on `private-user-{id}` per
-//! recipient, then one write recording what was sent, then `notification.delivered` webhooks for
-//! those that reached a live socket. Projects with their own Pusher app are triggered there
-//! instead ([`super::pusher`]), concurrently with the hub.
+//! Publishing a batch's notifications, in two stages so the next batch need not wait for the
+//! first one's bookkeeping:
+//!
+//! 1. [`Publisher::publish`], on the worker's own path: one `notification` event on
+//!    `private-user-{id}` per recipient (projects with their own Pusher app are triggered there
+//!    instead, see [`super::pusher`]). The worker goes on to its next batch right after.
+//! 2. The follow-up task, in batch order: waits for the own-Pusher triggers, schedules the
+//!    mobile-push fallback, records what was sent (one write) and queues `notification.delivered`
+//!    webhooks for those that reached a live socket.
+//!
+//! The follow-up queue is bounded, so a slow database holds the worker back rather than letting
+//! memory grow.
 
 use std::sync::Arc;
 
 use domain::engine::{self, Delivery};
+use domain::notifications::Notification;
 use domain::Services;
+use tokio::sync::mpsc;
 
 use crate::realtime::Hub;
 
-pub async fn deliveries(svc: &Services, hub: &Arc<Hub>, mut deliveries: Vec<Delivery>) {
-    if deliveries.is_empty() {
-        return;
+/// Batches published but not yet recorded, at most.
+const FOLLOW_UPS_IN_FLIGHT: usize = 16;
+
+/// A published batch, for the follow-up task.
+struct FollowUp {
+    deliveries: Vec<Delivery>,
+    /// For each delivery, the recipients who had a live subscription.
+    live: Vec<Vec<String>>,
+    own_pusher: super::pusher::InFlight,
+}
+
+pub struct Publisher {
+    hub: Arc<Hub>,
+    follow_ups: mpsc::Sender<FollowUp>,
+}
+
+impl Publisher {
+    /// Starts the follow-up task; it ends when the publisher is dropped.
+    pub fn start(svc: Arc<Services>, hub: Arc<Hub>) -> Self {
+        let (follow_ups, rx) = mpsc::channel(FOLLOW_UPS_IN_FLIGHT);
+        tokio::spawn(follow_up(svc, rx));
+        Publisher { hub, follow_ups }
     }
-    let own_pusher = super::pusher::start(svc, &mut deliveries).await;
-    let mut published = Vec::with_capacity(deliveries.len());
-    let mut reached = Vec::new();
-    for d in &deliveries {
-        let n = &d.notification;
-        let data = n.frame().to_string();
-        let mut live = Vec::new();
-        for user in &n.recipients {
-            let channel = format!("private-user-{user}");
-            if hub.is_subscribed(&n.project_id, &channel).await {
-                live.push(user.clone());
+
+    /// Sends the frames and hands the rest to the follow-up task.
+    pub async fn publish(&self, svc: &Services, mut deliveries: Vec<Delivery>) {
+        if deliveries.is_empty() {
+            return;
+        }
+        let own_pusher = super::pusher::start(svc, &mut deliveries).await;
+        let mut live = Vec::with_capacity(deliveries.len());
+        for d in &deliveries {
+            let n = &d.notification;
+            let data = n.frame().to_string();
+            let mut reached = Vec::new();
+            for user in &n.recipients {
+                let channel = format!("private-user-{user}");
+                if self.hub.is_subscribed(&n.project_id, &channel).await {
+                    reached.push(user.clone());
+                }
+                self.hub.publish(&n.project_id, &channel, "notification", &data).await;
             }
-            hub.publish(&n.project_id, &channel, "notification", &data).await;
+            live.push(reached);
         }
-        published.push((n.id.clone(), !live.is_empty()));
-        if !live.is_empty() {
-            reached.push((n, live));
+        if self.follow_ups.send(FollowUp { deliveries, live, own_pusher }).await.is_err() {
+            tracing::error!("the publish follow-up task stopped; published notifications are not recorded");
         }
     }
-    let own = own_pusher.finish().await;
+}
+
+async fn follow_up(svc: Arc<Services>, mut rx: mpsc::Receiver<FollowUp>) {
+    while let Some(f) = rx.recv().await {
+        record(&svc, f).await;
+    }
+}
+
+async fn record(svc: &Services, f: FollowUp) {
+    let own = f.own_pusher.finish().await;
+    let mut published: Vec<(String, bool)> = Vec::with_capacity(f.deliveries.len() + own.published.len());
+    let mut presence: Vec<(&Notification, Vec<String>)> = Vec::with_capacity(f.deliveries.len() + own.reached.len());
+    for (d, live) in f.deliveries.iter().zip(f.live) {
+        published.push((d.notification.id.clone(), !live.is_empty()));
+        presence.push((&d.notification, live));
+    }
     published.extend(own.published);
-    reached.extend(own.reached.iter().map(|n| (n, n.recipients.clone())));
+    // Accepted by the project's own Pusher app: reported as reaching every recipient.
+    presence.extend(own.reached.iter().map(|n| (n, n.recipients.clone())));
     // The mobile-push fallback: recipients without a live socket get a push now, connected ones
     // once their acknowledgement is overdue (see domain::push::schedule).
-    let presence: Vec<_> = deliveries
-        .iter()
-        .map(|d| &d.notification)
-        .chain(own.reached.iter())
-        .map(|n| (n, reached.iter().find(|(r, _)| r.id == n.id).map(|(_, live)| live.clone()).unwrap_or_default()))
-        .collect();
     domain::push::schedule::after_publish(svc, &presence).await;
     if let Err(e) = engine::mark_publish_failed(svc, &own.failed).await {
         tracing::warn!(error = %e, count = own.failed.len(), "could not record failed publishes");
@@ -52,5 +97,6 @@ pub async fn deliveries(svc: &Services, hub: &Arc<Hub>, mut deliveries: Vec<Deli
         tracing::warn!(error = %e, count = published.len(), "could not record published notifications");
         return;
     }
+    let reached: Vec<(&Notification, Vec<String>)> = presence.into_iter().filter(|(_, live)| !live.is_empty()).collect();
     domain::webhooks::emit::notifications_delivered(svc, &reached).await;
 }

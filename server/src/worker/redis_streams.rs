@@ -15,6 +15,7 @@ use redis::aio::ConnectionManager;
 use redis::streams::{StreamAutoClaimOptions, StreamAutoClaimReply, StreamId, StreamReadOptions, StreamReadReply};
 use redis::AsyncCommands;
 
+use super::publish::Publisher;
 use crate::realtime::Hub;
 
 const GROUP: &str = "engine";
@@ -46,8 +47,9 @@ pub async fn run(svc: Arc<Services>, hub: Arc<Hub>, queue: RedisQueue) {
         grouped: HashSet::new(),
         last_claim: Instant::now() - Duration::from_secs(3600),
     };
+    let publisher = Publisher::start(svc.clone(), hub);
     loop {
-        if let Err(e) = step(&svc, &hub, &mut c).await {
+        if let Err(e) = step(&svc, &publisher, &mut c).await {
             if e.to_string().contains("NOGROUP") {
                 tracing::warn!("consumer group missing (Redis restarted?); recreating");
                 c.grouped.clear();
@@ -64,7 +66,7 @@ async fn own_connection(svc: &Services) -> redis::RedisResult<ConnectionManager>
     redis::Client::open(url)?.get_connection_manager().await
 }
 
-async fn step(svc: &Services, hub: &Arc<Hub>, c: &mut Consumer) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+async fn step(svc: &Services, publisher: &Publisher, c: &mut Consumer) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let projects: Vec<String> = c.conn.smembers(&c.streams_set).await?;
     if projects.is_empty() {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -94,7 +96,7 @@ async fn step(svc: &Services, hub: &Arc<Hub>, c: &mut Consumer) -> Result<(), Bo
                 .await?;
             if !reply.claimed.is_empty() {
                 tracing::info!(stream = %key, count = reply.claimed.len(), "claimed entries a dead consumer left");
-                handle(svc, hub, c, vec![(key.clone(), reply.claimed)]).await?;
+                handle(svc, publisher, c, vec![(key.clone(), reply.claimed)]).await?;
             }
         }
     }
@@ -103,7 +105,7 @@ async fn step(svc: &Services, hub: &Arc<Hub>, c: &mut Consumer) -> Result<(), Bo
     let reply: StreamReadReply = c.conn.xread_options(&keys, &ids, &opts).await?;
     let batch: Vec<(String, Vec<StreamId>)> = reply.keys.into_iter().map(|k| (k.key, k.ids)).collect();
     if !batch.is_empty() {
-        handle(svc, hub, c, batch).await?;
+        handle(svc, publisher, c, batch).await?;
     }
     Ok(())
 }
@@ -111,7 +113,7 @@ async fn step(svc: &Services, hub: &Arc<Hub>, c: &mut Consumer) -> Result<(), Bo
 /// Runs the engine over the entries, publishes, then acknowledges and deletes them.
 async fn handle(
     svc: &Services,
-    hub: &Arc<Hub>,
+    publisher: &Publisher,
     c: &mut Consumer,
     entries: Vec<(String, Vec<StreamId>)>,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -126,7 +128,7 @@ async fn handle(
     }
     for chunk in events.chunks(super::BATCH) {
         let deliveries = engine::process_batch(svc, chunk).await?;
-        super::publish::deliveries(svc, hub, deliveries).await;
+        publisher.publish(svc, deliveries).await;
     }
     let mut pipe = redis::pipe();
     for (key, ids) in &entries {
