@@ -40,7 +40,7 @@ pub async fn claim_due(svc: &Services, jobs: &JobTable, limit: i64, lease: Durat
         .bind(until)
         .bind(time::to_db(now))
         .bind(limit)
-        .fetch_all(svc.db.pool())
+        .fetch_all(svc.db.writer())
         .await?;
     Ok(rows)
 }

@@ -22,9 +22,16 @@ pub enum Backend {
 }
 
 /// A pool and the backend it talks to. Cheap to clone.
+///
+/// On SQLite the busy writers (ingest's group commit, the engine, the delivery workers) write
+/// through [`Db::writer`], a pool of one connection: SQLite allows one writer at a time, and a
+/// connection that finds the lock taken sleeps in SQLite's busy handler (1, 2, 5, 10 … ms)
+/// instead of queueing, which added milliseconds to every event's way to its frame. Waiting for
+/// the one writer connection is a fair, wake-on-release queue instead.
 #[derive(Clone)]
 pub struct Db {
     pool: AnyPool,
+    writer: AnyPool,
     backend: Backend,
 }
 
@@ -38,18 +45,19 @@ impl Db {
         } else {
             Backend::Sqlite
         };
-        let pool = match backend {
-            Backend::Sqlite => connect_sqlite(url).await?,
+        let (pool, writer) = match backend {
+            Backend::Sqlite => (connect_sqlite(url, 8).await?, connect_sqlite(url, 1).await?),
             Backend::Postgres => {
                 let opts = AnyConnectOptions::from_str(url).map_err(Error::internal)?;
-                AnyPoolOptions::new()
+                let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(opts)
-                    .await?
+                    .await?;
+                (pool.clone(), pool)
             }
         };
-        let db = Db { pool, backend };
+        let db = Db { pool, writer, backend };
         db.migrate().await?;
         Ok(db)
     }
@@ -66,13 +74,19 @@ impl Db {
         &self.pool
     }
 
+    /// Where the frequent writes go: on SQLite the single writer connection (see [`Db`]), on
+    /// PostgreSQL the same pool as everything else.
+    pub fn writer(&self) -> &AnyPool {
+        &self.writer
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
     /// A transaction for a read-then-write sequence (see [`dialect::begin_write`]).
     pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
-        Ok(self.pool.begin_with(dialect::begin_write(self.backend)).await?)
+        Ok(self.writer.begin_with(dialect::begin_write(self.backend)).await?)
     }
 
     /// A trivial round trip, for `/healthz`.
@@ -83,10 +97,11 @@ impl Db {
 
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 }
 
-async fn connect_sqlite(url: &str) -> Result<AnyPool> {
+async fn connect_sqlite(url: &str, connections: u32) -> Result<AnyPool> {
     let path = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:")
@@ -102,7 +117,7 @@ async fn connect_sqlite(url: &str) -> Result<AnyPool> {
     let url = if url.contains('?') { url.to_string() } else { format!("sqlite://{path}?mode=rwc") };
     let opts = AnyConnectOptions::from_str(&url).map_err(Error::internal)?;
     AnyPoolOptions::new()
-        .max_connections(8)
+        .max_connections(connections)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(10))
         // WAL lets readers run beside the writer; synchronous=FULL makes each commit durable,

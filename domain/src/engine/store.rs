@@ -55,7 +55,7 @@ impl Plan {
 /// earlier ones of a reprocessed event that were never published).
 pub(super) async fn commit(svc: &Services, plan: Plan) -> Result<Vec<Delivery>> {
     let now = time::to_db(time::now());
-    let mut tx = svc.db.pool().begin().await?;
+    let mut tx = svc.db.writer().begin().await?;
     let mut inserted: HashSet<String> = HashSet::with_capacity(plan.notifications.len());
     // Many rows per statement: the batch costs a handful of round trips, not several per event.
     for chunk in plan.notifications.chunks(200) {
@@ -179,7 +179,7 @@ pub async fn mark_published(svc: &Services, published: &[(String, bool)]) -> Res
         return Ok(());
     }
     let now = time::to_db(time::now());
-    let mut tx = svc.db.pool().begin().await?;
+    let mut tx = svc.db.writer().begin().await?;
     for delivered in [true, false] {
         let ids: Vec<&str> = published.iter().filter(|(_, d)| *d == delivered).map(|(id, _)| id.as_str()).collect();
         let set_delivered = if delivered { ", delivered = 1, delivered_at = COALESCE(delivered_at, $2)" } else { "" };
@@ -214,7 +214,7 @@ pub async fn mark_publish_failed(svc: &Services, failed: &[(String, String)]) ->
         return Ok(());
     }
     let now = time::to_db(time::now());
-    let mut tx = svc.db.pool().begin().await?;
+    let mut tx = svc.db.writer().begin().await?;
     for (id, error) in failed {
         sqlx::query(
             "UPDATE notifications SET delivery_attempts = delivery_attempts + 1, last_delivery_attempt = $1, \

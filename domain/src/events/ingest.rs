@@ -130,7 +130,7 @@ const ROWS_PER_INSERT: usize = 500;
 /// `clientEventId` inserts nothing and answers the first event's id (also within the same commit).
 async fn commit(db: &Db, jobs: &[Job]) -> Result<Vec<Vec<Outcome>>> {
     let now = time::to_db(time::now());
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writer().begin().await?;
     // Every event with the id it gets if it is new, in submission order.
     let rows: Vec<(&str, &ValidEvent, String)> = jobs
         .iter()

@@ -211,7 +211,7 @@ pub async fn record(svc: &Services, due: &Due, outcomes: &[(Provider, Outcome)])
             .bind(time::to_db(now))
             .bind(t.project_id())
             .bind(&due.id)
-            .execute(svc.db.pool())
+            .execute(svc.db.writer())
             .await?;
             notification_attempt(svc, &t, &due.notification_id, Some(&error)).await
         }
@@ -232,7 +232,7 @@ async fn notification_attempt(svc: &Services, t: &Tenant, id: &str, error: Optio
         Some(_) => "UPDATE notifications SET delivery_attempts = delivery_attempts + 1, last_delivery_attempt = $1, \
                     delivery_error = $2 WHERE project_id = $3 AND id = $4",
     };
-    sqlx::query(sql).bind(&now).bind(error).bind(t.project_id()).bind(id).execute(svc.db.pool()).await?;
+    sqlx::query(sql).bind(&now).bind(error).bind(t.project_id()).bind(id).execute(svc.db.writer()).await?;
     Ok(())
 }
 
@@ -273,7 +273,7 @@ async fn finish(svc: &Services, t: &Tenant, id: &str, status: &str, attempts: Op
     .bind(time::to_db(time::now()))
     .bind(t.project_id())
     .bind(id)
-    .execute(svc.db.pool())
+    .execute(svc.db.writer())
     .await?;
     Ok(())
 }
@@ -298,7 +298,7 @@ async fn remove_token(svc: &Services, t: &Tenant, user_id: &str, provider: Provi
         .bind(t.project_id())
         .bind(user_id)
         .bind(&current)
-        .execute(svc.db.pool())
+        .execute(svc.db.writer())
         .await?;
     tracing::info!(project.id = t.project_id(), user.id = user_id, provider = provider.key(), "removed a dead device token");
     Ok(())

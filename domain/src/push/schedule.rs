@@ -37,7 +37,7 @@ async fn queue(svc: &Services, t: &Tenant, items: &[&(&Notification, Vec<String>
     let later = time::to_db(now + chrono::Duration::seconds(timeout));
     let now_s = time::to_db(now);
     let mut due_now = false;
-    let mut tx = svc.db.pool().begin().await?;
+    let mut tx = svc.db.writer().begin().await?;
     for (n, live) in items {
         for user in &n.recipients {
             let connected = live.contains(user);

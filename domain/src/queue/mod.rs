@@ -50,7 +50,7 @@ async fn mark_enqueued(db: &Db, events: &[QueuedEvent]) -> Result<()> {
         for e in chunk {
             q = q.bind(&e.event_id);
         }
-        q.execute(db.pool()).await?;
+        q.execute(db.writer()).await?;
     }
     Ok(())
 }

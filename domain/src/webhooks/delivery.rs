@@ -116,7 +116,7 @@ async fn record_delivered(svc: &Services, delivered: &[&(Due, Attempt)]) -> Resu
         return Ok(());
     }
     let now = time::to_db(time::now());
-    let mut tx = svc.db.pool().begin().await?;
+    let mut tx = svc.db.writer().begin().await?;
     for chunk in delivered.chunks(LOG_ROWS_PER_INSERT) {
         let statement = sql::positional(
             svc.db.backend(),
@@ -190,11 +190,11 @@ pub async fn record(svc: &Services, due: &Due, a: &Attempt) -> Result<()> {
     let success = a.success();
     let sql = format!("INSERT INTO webhook_logs ({LOG_COLUMNS}) VALUES {}", sql::row_placeholders(1, 13, 0));
     let now_s = time::to_db(now);
-    bind_log(sqlx::query(&sql), due, a, &now_s).execute(svc.db.pool()).await?;
+    bind_log(sqlx::query(&sql), due, a, &now_s).execute(svc.db.writer()).await?;
     if success {
         sqlx::query("UPDATE webhook_endpoints SET failing_since = NULL WHERE project_id = $1 AND failing_since IS NOT NULL")
             .bind(t.project_id())
-            .execute(svc.db.pool())
+            .execute(svc.db.writer())
             .await?;
         return set_outcome(svc, &t, due, "delivered", None, None).await;
     }
@@ -235,7 +235,7 @@ async fn set_outcome(svc: &Services, t: &Tenant, due: &Due, status: &str, next: 
     .bind(&now)
     .bind(t.project_id())
     .bind(&due.id)
-    .execute(svc.db.pool())
+    .execute(svc.db.writer())
     .await?;
     Ok(())
 }
@@ -251,7 +251,7 @@ async fn finish(svc: &Services, t: &Tenant, id: &str, status: &str, error: Optio
     .bind(time::to_db(time::now()))
     .bind(t.project_id())
     .bind(id)
-    .execute(svc.db.pool())
+    .execute(svc.db.writer())
     .await?;
     Ok(())
 }
@@ -262,7 +262,7 @@ async fn endpoint_failed(svc: &Services, t: &Tenant, now: Timestamp) -> Result<(
     sqlx::query("UPDATE webhook_endpoints SET failing_since = $1 WHERE project_id = $2 AND failing_since IS NULL")
         .bind(time::to_db(now))
         .bind(t.project_id())
-        .execute(svc.db.pool())
+        .execute(svc.db.writer())
         .await?;
     let cutoff = now - chrono::Duration::from_std(DISABLE_AFTER).expect("small duration");
     let reason = format!("every delivery failed for {} days", DISABLE_AFTER.as_secs() / 86_400);
@@ -274,7 +274,7 @@ async fn endpoint_failed(svc: &Services, t: &Tenant, now: Timestamp) -> Result<(
     .bind(time::to_db(now))
     .bind(t.project_id())
     .bind(time::to_db(cutoff))
-    .execute(svc.db.pool())
+    .execute(svc.db.writer())
     .await?
     .rows_affected();
     if disabled > 0 {

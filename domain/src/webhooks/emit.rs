@@ -40,7 +40,7 @@ pub(crate) async fn queue(svc: &Services, t: &Tenant, event: &str, items: Vec<se
             (format!("msg_{}", uuid::Uuid::now_v7().simple()), body.to_string())
         })
         .collect();
-    let mut tx = svc.db.pool().begin().await?;
+    let mut tx = svc.db.writer().begin().await?;
     for chunk in messages.chunks(MESSAGES_PER_INSERT) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
