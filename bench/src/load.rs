@@ -103,14 +103,15 @@ pub fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 600_000_000, 3).expect("static bounds are valid")
 }
 
+/// The measured part of a run: what happens in `[start, end)` counts.
 #[derive(Clone, Copy)]
-struct Window {
-    start: Instant,
-    end: Instant,
+pub struct Window {
+    pub start: Instant,
+    pub end: Instant,
 }
 
 impl Window {
-    fn contains(&self, t: Instant) -> bool {
+    pub fn contains(&self, t: Instant) -> bool {
         t >= self.start && t < self.end
     }
 }

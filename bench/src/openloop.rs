@@ -25,7 +25,7 @@ use tokio::sync::{mpsc, Mutex, Notify};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::http::{failure_label, status_label, Conn, Target};
-use crate::load::new_histogram;
+use crate::load::{new_histogram, Window};
 use crate::ws::{Frame, Ws};
 
 /// How hard and how long.
@@ -112,18 +112,6 @@ impl OpenLoopResult {
             *all.entry(format!("socket: {e}")).or_default() += 1;
         }
         all
-    }
-}
-
-#[derive(Clone, Copy)]
-struct Window {
-    start: Instant,
-    end: Instant,
-}
-
-impl Window {
-    fn contains(&self, t: Instant) -> bool {
-        t >= self.start && t < self.end
     }
 }
 

@@ -45,7 +45,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use super::batch::{judge_batch, BATCH_SIZE};
 use super::{BoxFuture, Context, Scenario};
 use crate::http::{failure_label, Conn, Target};
-use crate::load::{per_second, LoadSpec, Outcome};
+use crate::load::{per_second, LoadSpec, Outcome, Window};
 use crate::report::{fmt_rate, Row};
 use crate::setup::{bearer, post_expect, request_json, string_at};
 use crate::ws::{self, Ws};
@@ -532,18 +532,6 @@ struct AbortOnDrop<T>(JoinHandle<T>);
 impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
         self.0.abort();
-    }
-}
-
-#[derive(Clone, Copy)]
-struct Window {
-    start: Instant,
-    end: Instant,
-}
-
-impl Window {
-    fn contains(&self, t: Instant) -> bool {
-        t >= self.start && t < self.end
     }
 }
 
