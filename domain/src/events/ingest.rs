@@ -185,10 +185,14 @@ async fn commit(db: &Db, jobs: &[Job]) -> Result<Vec<Vec<Outcome>>> {
     let mut projects: Vec<&str> = jobs.iter().map(|j| j.project_id.as_str()).collect();
     projects.sort_unstable();
     projects.dedup();
+    // At most once a second per project: on PostgreSQL every concurrent committer would
+    // otherwise wait for the others' row lock on the project, one WAL flush after another.
+    let stale = time::to_db(time::now() - chrono::Duration::seconds(1));
     for p in projects {
-        sqlx::query("UPDATE projects SET last_event_at = $1 WHERE id = $2")
+        sqlx::query("UPDATE projects SET last_event_at = $1 WHERE id = $2 AND (last_event_at IS NULL OR last_event_at < $3)")
             .bind(&now)
             .bind(p)
+            .bind(&stale)
             .execute(&mut *tx)
             .await?;
     }

@@ -183,30 +183,49 @@ fn bind_log<'q>(
         .bind(now.to_string())
 }
 
-/// Records an attempt (a WebhookLog row), then finishes the message or schedules its next try.
+/// Records an attempt (a WebhookLog row) and, in the same commit, finishes the message or
+/// schedules its next try; so a log row is never seen without its message's new state.
 pub async fn record(svc: &Services, due: &Due, a: &Attempt) -> Result<()> {
     let t = Tenant::system_for_queued_work(&due.project_id);
     let now = time::now();
     let success = a.success();
-    let sql = format!("INSERT INTO webhook_logs ({LOG_COLUMNS}) VALUES {}", sql::row_placeholders(1, 13, 0));
+    let problem = a.error.clone().unwrap_or_else(|| format!("answered HTTP {}", a.response_status.unwrap_or(0)));
+    let (status, next, error) = if success {
+        ("delivered", None, None)
+    } else {
+        let next = svc
+            .settings
+            .webhook_retry_schedule
+            .get(due.attempt as usize)
+            .map(|&secs| now + chrono::Duration::from_std(next_delay(secs, a.retry_after)).unwrap_or_default());
+        (if next.is_some() { "pending" } else { "failed" }, next, Some(problem.as_str()))
+    };
     let now_s = time::to_db(now);
-    bind_log(sqlx::query(&sql), due, a, &now_s).execute(svc.db.writer()).await?;
+    let mut tx = svc.db.writer().begin().await?;
+    let sql = format!("INSERT INTO webhook_logs ({LOG_COLUMNS}) VALUES {}", sql::row_placeholders(1, 13, 0));
+    bind_log(sqlx::query(&sql), due, a, &now_s).execute(&mut *tx).await?;
     if success {
         sqlx::query("UPDATE webhook_endpoints SET failing_since = NULL WHERE project_id = $1 AND failing_since IS NOT NULL")
             .bind(t.project_id())
-            .execute(svc.db.writer())
+            .execute(&mut *tx)
             .await?;
-        return set_outcome(svc, &t, due, "delivered", None, None).await;
     }
-    let problem = a.error.clone().unwrap_or_else(|| format!("answered HTTP {}", a.response_status.unwrap_or(0)));
-    let next = svc
-        .settings
-        .webhook_retry_schedule
-        .get(due.attempt as usize)
-        .map(|&secs| now + chrono::Duration::from_std(next_delay(secs, a.retry_after)).unwrap_or_default());
-    match next {
-        Some(at) => set_outcome(svc, &t, due, "pending", Some(at), Some(&problem)).await?,
-        None => set_outcome(svc, &t, due, "failed", None, Some(&problem)).await?,
+    sqlx::query(
+        "UPDATE webhook_messages SET status = $1, attempts = $2, next_attempt_at = COALESCE($3, next_attempt_at), \
+         lease_until = NULL, last_error = $4, updated_at = $5 WHERE project_id = $6 AND id = $7",
+    )
+    .bind(status)
+    .bind(due.attempt)
+    .bind(next.map(time::to_db))
+    .bind(error)
+    .bind(&now_s)
+    .bind(t.project_id())
+    .bind(&due.id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    if success {
+        return Ok(());
     }
     endpoint_failed(svc, &t, now).await
 }
@@ -220,24 +239,6 @@ pub fn next_delay(scheduled_secs: u64, retry_after: Option<Duration>) -> Duratio
         Some(r) => jittered.max(r.min(MAX_RETRY_AFTER)),
         None => jittered,
     }
-}
-
-async fn set_outcome(svc: &Services, t: &Tenant, due: &Due, status: &str, next: Option<Timestamp>, error: Option<&str>) -> Result<()> {
-    let now = time::to_db(time::now());
-    sqlx::query(
-        "UPDATE webhook_messages SET status = $1, attempts = $2, next_attempt_at = COALESCE($3, next_attempt_at), \
-         lease_until = NULL, last_error = $4, updated_at = $5 WHERE project_id = $6 AND id = $7",
-    )
-    .bind(status)
-    .bind(due.attempt)
-    .bind(next.map(time::to_db))
-    .bind(error)
-    .bind(&now)
-    .bind(t.project_id())
-    .bind(&due.id)
-    .execute(svc.db.writer())
-    .await?;
-    Ok(())
 }
 
 /// A message that will not be attempted (no endpoint, disabled).
