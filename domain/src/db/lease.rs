@@ -8,6 +8,7 @@ use std::time::Duration;
 use sqlx::any::AnyRow;
 
 use super::dialect;
+use crate::auth::Tenant;
 use crate::error::Result;
 use crate::services::Services;
 use crate::time;
@@ -26,11 +27,10 @@ pub struct JobTable {
 pub async fn claim_due(svc: &Services, jobs: &JobTable, limit: i64, lease: Duration) -> Result<Vec<AnyRow>> {
     let now = time::now();
     let until = time::to_db(now + chrono::Duration::from_std(lease).expect("small duration"));
-    let due_now = "status = 'pending' AND {due} <= $2 AND (lease_until IS NULL OR lease_until < $2)"
-        .replace("{due}", jobs.due_column);
     let sql = format!(
-        "UPDATE {table} SET lease_until = $1 WHERE id IN \
-         (SELECT id FROM {table} WHERE {due_now} ORDER BY {due} LIMIT $3{skip_locked}) RETURNING {columns}",
+        "UPDATE {table} SET lease_until = $1 WHERE id IN (SELECT id FROM {table} WHERE status = 'pending' \
+         AND {due} <= $2 AND (lease_until IS NULL OR lease_until < $2) ORDER BY {due} LIMIT $3{skip_locked}) \
+         RETURNING {columns}",
         table = jobs.table,
         due = jobs.due_column,
         columns = jobs.columns,
@@ -43,4 +43,30 @@ pub async fn claim_due(svc: &Services, jobs: &JobTable, limit: i64, lease: Durat
         .fetch_all(svc.db.writer())
         .await?;
     Ok(rows)
+}
+
+/// Ends a claimed row's lease with its final `status` (and the attempts made, when given).
+pub async fn finish(
+    svc: &Services,
+    jobs: &JobTable,
+    t: &Tenant,
+    id: &str,
+    status: &str,
+    attempts: Option<i64>,
+    error: Option<&str>,
+) -> Result<()> {
+    sqlx::query(&format!(
+        "UPDATE {} SET status = $1, attempts = COALESCE($2, attempts), lease_until = NULL, last_error = $3, \
+         updated_at = $4 WHERE project_id = $5 AND id = $6",
+        jobs.table
+    ))
+    .bind(status)
+    .bind(attempts)
+    .bind(error)
+    .bind(time::to_db(time::now()))
+    .bind(t.project_id())
+    .bind(id)
+    .execute(svc.db.writer())
+    .await?;
+    Ok(())
 }

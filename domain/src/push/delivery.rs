@@ -79,18 +79,20 @@ pub enum Outcome {
     Failed(String),
 }
 
+/// The push job table, for [`lease`].
+const JOBS: JobTable = JobTable { table: "push_jobs", due_column: "due_at", columns: "id, project_id" };
+
 /// Claims up to `limit` due jobs of any project, oldest first, and prepares them; jobs with
 /// nothing to send are finished here as `skipped`.
 pub async fn claim_due_across_projects(svc: &Services, limit: i64) -> Result<Vec<Due>> {
-    let jobs = JobTable { table: "push_jobs", due_column: "due_at", columns: "id, project_id" };
-    let claimed = lease::claim_due(svc, &jobs, limit, LEASE).await?;
+    let claimed = lease::claim_due(svc, &JOBS, limit, LEASE).await?;
     let mut due = Vec::with_capacity(claimed.len());
     for row in claimed {
         let (id, project_id): (String, String) = (row.get("id"), row.get("project_id"));
         let t = Tenant::system_for_queued_work(&project_id);
         match prepare(svc, &t, &id).await? {
             Ok(d) => due.push(d),
-            Err(reason) => finish(svc, &t, &id, "skipped", None, Some(reason)).await?,
+            Err(reason) => lease::finish(svc, &JOBS, &t, &id, "skipped", None, Some(reason)).await?,
         }
     }
     Ok(due)
@@ -194,7 +196,7 @@ pub async fn record(svc: &Services, due: &Due, outcomes: &[(Provider, Outcome)])
     // One device that got it is enough: retrying would push it there again.
     if outcomes.iter().any(|(_, o)| *o == Outcome::Sent) {
         let partial = problem();
-        finish(svc, &t, &due.id, "sent", Some(due.attempt), (!partial.is_empty()).then_some(partial.as_str())).await?;
+        lease::finish(svc, &JOBS, &t, &due.id, "sent", Some(due.attempt), (!partial.is_empty()).then_some(partial.as_str())).await?;
         return notification_attempt(svc, &t, &due.notification_id, None).await;
     }
     let error = problem();
@@ -216,7 +218,7 @@ pub async fn record(svc: &Services, due: &Due, outcomes: &[(Provider, Outcome)])
             notification_attempt(svc, &t, &due.notification_id, Some(&error)).await
         }
         None => {
-            finish(svc, &t, &due.id, "failed", Some(due.attempt), Some(&error)).await?;
+            lease::finish(svc, &JOBS, &t, &due.id, "failed", Some(due.attempt), Some(&error)).await?;
             notification_attempt(svc, &t, &due.notification_id, Some(&error)).await?;
             maybe_failed(svc, &t, &due.notification_id, &error).await
         }
@@ -259,22 +261,6 @@ async fn maybe_failed(svc: &Services, t: &Tenant, notification_id: &str, error: 
     if let Some(n) = row.map(|r| r.into_notification(vec![])) {
         crate::webhooks::emit::notification_failed(svc, t, &n, error).await;
     }
-    Ok(())
-}
-
-async fn finish(svc: &Services, t: &Tenant, id: &str, status: &str, attempts: Option<i64>, error: Option<&str>) -> Result<()> {
-    sqlx::query(
-        "UPDATE push_jobs SET status = $1, attempts = COALESCE($2, attempts), lease_until = NULL, last_error = $3, \
-         updated_at = $4 WHERE project_id = $5 AND id = $6",
-    )
-    .bind(status)
-    .bind(attempts)
-    .bind(error)
-    .bind(time::to_db(time::now()))
-    .bind(t.project_id())
-    .bind(id)
-    .execute(svc.db.writer())
-    .await?;
     Ok(())
 }
 

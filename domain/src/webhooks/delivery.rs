@@ -60,16 +60,18 @@ impl Attempt {
     }
 }
 
+/// The message table, for [`lease`].
+const JOBS: JobTable = JobTable {
+    table: "webhook_messages",
+    due_column: "next_attempt_at",
+    columns: "id, project_id, event_type, body, attempts",
+};
+
 /// Claims up to `limit` due messages of any project, oldest due first. Each comes back with its
 /// endpoint's URL and secrets (read once per project); a message whose endpoint was removed or
 /// disabled is failed here.
 pub async fn claim_due_across_projects(svc: &Services, limit: i64) -> Result<Vec<Due>> {
-    let jobs = JobTable {
-        table: "webhook_messages",
-        due_column: "next_attempt_at",
-        columns: "id, project_id, event_type, body, attempts",
-    };
-    let claimed = lease::claim_due(svc, &jobs, limit, LEASE).await?;
+    let claimed = lease::claim_due(svc, &JOBS, limit, LEASE).await?;
     let mut endpoints: HashMap<String, Option<(String, bool, Vec<String>)>> = HashMap::new();
     let mut due = Vec::with_capacity(claimed.len());
     for msg in claimed {
@@ -88,9 +90,9 @@ pub async fn claim_due_across_projects(svc: &Services, limit: i64) -> Result<Vec
                 url: url.clone(),
                 secrets: secrets.clone(),
             }),
-            Some((_, true, _)) => finish(svc, &t, &id, "failed", Some("the signing secret cannot be read")).await?,
-            Some((_, false, _)) => finish(svc, &t, &id, "failed", Some("the webhook is disabled")).await?,
-            None => finish(svc, &t, &id, "failed", Some("no webhook is configured")).await?,
+            Some((_, true, _)) => lease::finish(svc, &JOBS, &t, &id, "failed", None, Some("the signing secret cannot be read")).await?,
+            Some((_, false, _)) => lease::finish(svc, &JOBS, &t, &id, "failed", None, Some("the webhook is disabled")).await?,
+            None => lease::finish(svc, &JOBS, &t, &id, "failed", None, Some("no webhook is configured")).await?,
         }
     }
     Ok(due)
@@ -239,22 +241,6 @@ pub fn next_delay(scheduled_secs: u64, retry_after: Option<Duration>) -> Duratio
         Some(r) => jittered.max(r.min(MAX_RETRY_AFTER)),
         None => jittered,
     }
-}
-
-/// A message that will not be attempted (no endpoint, disabled).
-async fn finish(svc: &Services, t: &Tenant, id: &str, status: &str, error: Option<&str>) -> Result<()> {
-    sqlx::query(
-        "UPDATE webhook_messages SET status = $1, lease_until = NULL, last_error = $2, updated_at = $3 \
-         WHERE project_id = $4 AND id = $5",
-    )
-    .bind(status)
-    .bind(error)
-    .bind(time::to_db(time::now()))
-    .bind(t.project_id())
-    .bind(id)
-    .execute(svc.db.writer())
-    .await?;
-    Ok(())
 }
 
 /// Notes when the endpoint started failing; disables it once it has failed for

@@ -42,20 +42,13 @@ pub(crate) async fn queue(svc: &Services, t: &Tenant, event: &str, items: Vec<se
         .collect();
     let mut tx = svc.db.writer().begin().await?;
     for chunk in messages.chunks(MESSAGES_PER_INSERT) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let p = |k: usize| i * 7 + k;
-                format!(
-                    "(${}, ${}, ${}, ${}, 'pending', 0, ${}, NULL, NULL, ${}, ${})",
-                    p(1), p(2), p(3), p(4), p(5), p(6), p(7)
-                )
-            })
-            .collect();
+        let values: Vec<String> =
+            (0..chunk.len()).map(|i| format!("({}, 'pending', 0, NULL, NULL)", sql::list_placeholders(7, i * 7))).collect();
         let statement = sql::positional(
             svc.db.backend(),
             &format!(
-                "INSERT INTO webhook_messages (id, project_id, event_type, body, status, attempts, next_attempt_at, \
-                 lease_until, last_error, created_at, updated_at) VALUES {}",
+                "INSERT INTO webhook_messages (id, project_id, event_type, body, next_attempt_at, created_at, updated_at, \
+                 status, attempts, lease_until, last_error) VALUES {}",
                 values.join(", ")
             ),
         );
