@@ -3,12 +3,15 @@
 //! scenarios send with, and sign the owner in. Also the small JSON calls scenarios use to add
 //! their own fixtures (roles, users, rules, channel auth).
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use hyper::header::{HeaderName, HeaderValue, AUTHORIZATION};
 use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::http::{Conn, Target};
+use crate::ws::{self, Ws};
 
 /// What the scenarios need to talk to the platform as one tenant.
 /// No `Debug`: it holds a secret and a token.
@@ -232,4 +235,58 @@ pub fn string_at(body: &Value, pointer: &str, what: &str) -> crate::Result<Strin
                 .unwrap_or_default();
             format!("{what}: no string at {pointer} (top-level fields: {fields:?})").into()
         })
+}
+
+/// Creates `role` (if missing), an end user holding it and a WebSocket subscribed to that user's
+/// `private-user-{id}` channel (authorised with the user's token); answers the socket and the
+/// channel. `tag` makes the user's email unique to this run.
+pub async fn listening_user(
+    target: &Target,
+    api_key: &str,
+    key: &[(HeaderName, HeaderValue)],
+    role: &str,
+    tag: &str,
+    timeout: Duration,
+) -> crate::Result<(Ws, String)> {
+    let created = [StatusCode::CREATED, StatusCode::OK];
+    // The role may exist already (another run against the same database): that is fine.
+    let (status, body) = request_json(
+        target,
+        Method::POST,
+        "/api/v1/roles",
+        key,
+        Some(&json!({ "name": role })),
+    )
+    .await?;
+    if !(status.is_success() || status == StatusCode::CONFLICT) {
+        return Err(format!("create role {role}: {status}: {body}").into());
+    }
+    let user = json!({
+        "email": format!("bench-{role}-{tag}@example.com"),
+        "externalUserId": format!("bench-{role}-{tag}"),
+        "roles": [role],
+    });
+    let user = post_expect(target, "/api/v1/users", key, &user, &created, "create user").await?;
+    let user_id = string_at(&user, "/id", "create user")?;
+    let token_path = format!("/api/v1/users/{user_id}/token");
+    let (status, body) = request_json(target, Method::POST, &token_path, key, None).await?;
+    // Only the error of the answer goes into a message: a success holds the token.
+    expect(status, &created, "user token", &Value::Null)
+        .map_err(|e| format!("{e} ({})", body.get("error").unwrap_or(&Value::Null)))?;
+    let token = string_at(&body, "/token", "user token")?;
+
+    let channel = format!("private-user-{user_id}");
+    let (mut socket, socket_id) = ws::connect(target, api_key, None, timeout).await?;
+    let auth = post_expect(
+        target,
+        "/api/v1/realtime/auth",
+        &bearer(&token)?,
+        &json!({ "socket_id": socket_id, "channel_name": channel }),
+        &[StatusCode::OK],
+        "channel auth",
+    )
+    .await?;
+    let auth = string_at(&auth, "/auth", "channel auth")?;
+    ws::subscribe(&mut socket, &channel, Some(&auth), timeout).await?;
+    Ok((socket, channel))
 }

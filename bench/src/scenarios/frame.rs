@@ -22,7 +22,7 @@ use super::{BoxFuture, Context, Scenario};
 use crate::http::Target;
 use crate::openloop::{self, FrameKind, OpenLoopSpec, Probe};
 use crate::report::{fmt_ms, fmt_rate, percentiles_ms, Row};
-use crate::setup::{bearer, post_expect, request_json, string_at};
+use crate::setup::{listening_user, post_expect, request_json, string_at};
 use crate::ws::{self, Frame};
 
 /// The event type the rule matches (distinct from `ingest`'s `bench.event`, so the events those
@@ -58,45 +58,17 @@ async fn run(ctx: &Context) -> crate::Result<Vec<Row>> {
     let key = ctx.fixture.key_headers()?;
     let tag = crate::random_token(8).to_lowercase();
     let created = [StatusCode::CREATED, StatusCode::OK];
+    // The role first: the rule names it.
+    let (mut socket, channel) = listening_user(
+        target,
+        &ctx.fixture.api_key,
+        &key,
+        "ops",
+        &tag,
+        SETUP_TIMEOUT,
+    )
+    .await?;
 
-    // The role may exist already (another run against the same database): that is fine.
-    let (status, body) = request_json(
-        target,
-        Method::POST,
-        "/api/v1/roles",
-        &key,
-        Some(&json!({ "name": "ops" })),
-    )
-    .await?;
-    if !(status.is_success() || status == StatusCode::CONFLICT) {
-        return Err(format!("create role ops: {status}: {body}").into());
-    }
-    let user = json!({
-        "email": format!("bench-ops-{tag}@example.com"),
-        "externalUserId": format!("bench-ops-{tag}"),
-        "roles": ["ops"],
-    });
-    let user = post_expect(
-        target,
-        "/api/v1/users",
-        &key,
-        &user,
-        &created,
-        "create user",
-    )
-    .await?;
-    let user_id = string_at(&user, "/id", "create user")?;
-    let (status, body) = request_json(
-        target,
-        Method::POST,
-        &format!("/api/v1/users/{user_id}/token"),
-        &key,
-        None,
-    )
-    .await?;
-    crate::setup::expect(status, &created, "user token", &json!(null))
-        .map_err(|e| format!("{e} ({})", body.get("error").unwrap_or(&Value::Null)))?;
-    let user_token = string_at(&body, "/token", "user token")?;
     let rule = json!({
         "name": format!("bench frame {tag}"),
         "condition": format!("type == \"{EVENT_TYPE}\""),
@@ -113,21 +85,6 @@ async fn run(ctx: &Context) -> crate::Result<Vec<Row>> {
         "create rule",
     )
     .await?;
-
-    let channel = format!("private-user-{user_id}");
-    let (mut socket, socket_id) =
-        ws::connect(target, &ctx.fixture.api_key, None, SETUP_TIMEOUT).await?;
-    let auth = post_expect(
-        target,
-        "/api/v1/realtime/auth",
-        &bearer(&user_token)?,
-        &json!({ "socket_id": socket_id, "channel_name": channel }),
-        &[StatusCode::OK],
-        "channel auth",
-    )
-    .await?;
-    let auth = string_at(&auth, "/auth", "channel auth")?;
-    ws::subscribe(&mut socket, &channel, Some(&auth), SETUP_TIMEOUT).await?;
 
     let drained_in = probe_round_trip(target, &key, &mut socket, &channel).await?;
 
