@@ -83,6 +83,15 @@ impl<'a> AuditEntry<'a> {
 }
 
 pub async fn record(svc: &Services, e: AuditEntry<'_>) -> Result<()> {
+    record_with(svc.db.pool(), e).await
+}
+
+/// Writes the audit row through `ex`: pass the change's own transaction, so that the change and
+/// its audit row commit together or not at all (docs/ARCHITECTURE.md, "Side effects").
+pub async fn record_with<'e, E>(ex: E, e: AuditEntry<'_>) -> Result<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query(
         "INSERT INTO audit_logs (id, project_id, actor_type, actor_id, action, resource_type, resource_id, \
          metadata, ip_address, user_agent, timestamp) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -98,7 +107,7 @@ pub async fn record(svc: &Services, e: AuditEntry<'_>) -> Result<()> {
     .bind(e.meta.ip.as_deref())
     .bind(e.meta.user_agent.as_deref().map(|s| s.chars().take(500).collect::<String>()))
     .bind(time::to_db(time::now()))
-    .execute(svc.db.pool())
+    .execute(ex)
     .await?;
     Ok(())
 }

@@ -41,6 +41,9 @@ pub struct Settings {
     /// APNs' API root (`APNS_BASE_URL`); unset means Apple's production or sandbox host, as
     /// each project's credentials say.
     pub apns_base_url: Option<String>,
+    /// The bounds of rule evaluation (`RULE_EVAL_BUDGET_MS`, `RULE_EVAL_MEMORY_MB`,
+    /// `RULE_SANDBOX_PROCESSES`; see `rules::sandbox`).
+    pub rule_limits: crate::rules::sandbox::Limits,
 }
 
 impl Settings {
@@ -91,8 +94,33 @@ impl Settings {
             fcm_base_url: env_or("FCM_BASE_URL", crate::push::FCM_BASE_URL),
             fcm_token_url: env_or("FCM_TOKEN_URL", crate::push::FCM_TOKEN_URL),
             apns_base_url: std::env::var("APNS_BASE_URL").ok().map(|s| s.trim().trim_end_matches('/').to_string()).filter(|s| !s.is_empty()),
+            rule_limits: rule_limits()?,
         })
     }
+}
+
+/// `RULE_EVAL_BUDGET_MS`, `RULE_EVAL_MEMORY_MB`, `RULE_SANDBOX_PROCESSES` over the defaults.
+fn rule_limits() -> Result<crate::rules::sandbox::Limits> {
+    let mut limits = crate::rules::sandbox::Limits::default();
+    let number = |name: &str| -> Result<Option<u64>> {
+        match std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => match v.parse::<u64>() {
+                Ok(n) if n > 0 => Ok(Some(n)),
+                _ => Err(Error::Internal(format!("{name} must be a positive whole number"))),
+            },
+        }
+    };
+    if let Some(ms) = number("RULE_EVAL_BUDGET_MS")? {
+        limits.budget = std::time::Duration::from_millis(ms);
+    }
+    if let Some(mb) = number("RULE_EVAL_MEMORY_MB")? {
+        limits.memory_bytes = (mb as usize).saturating_mul(1 << 20);
+    }
+    if let Some(n) = number("RULE_SANDBOX_PROCESSES")? {
+        limits.processes = n.min(64) as usize;
+    }
+    Ok(limits)
 }
 
 /// A URL from the environment without its trailing slash, or `default`.

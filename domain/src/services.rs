@@ -24,6 +24,8 @@ pub struct Services {
     pub(crate) auth_cache: AuthCache,
     pub(crate) failed_secrets: FailedSecretLimiter,
     pub(crate) rules: RuleCache,
+    /// Where rules are checked and evaluated, bounded (see `rules::sandbox`).
+    pub sandbox: crate::rules::sandbox::Sandbox,
     /// Rung when a webhook message is due now (see `webhooks::delivery::wait_for_work`).
     pub(crate) webhook_wake: crate::webhooks::Wake,
     /// Projects' own Pusher apps, for the notification worker.
@@ -56,6 +58,7 @@ impl Services {
             auth_cache: AuthCache::new(Duration::from_secs(settings.api_key_cache_secs)),
             failed_secrets: FailedSecretLimiter::new(10),
             rules: RuleCache::new(Duration::from_secs(5)),
+            sandbox: crate::rules::sandbox::Sandbox::new(settings.rule_limits.clone()),
             webhook_wake: Default::default(),
             pusher_apps: crate::projects::pusher::PusherAppCache::new(Duration::from_secs(5)),
             mailer: crate::mail::Mailer::new(db.clone(), settings.smtp_url.is_some()),

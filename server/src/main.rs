@@ -6,11 +6,22 @@ use domain::platform_admins::{self, NewAdmin};
 use domain::Services;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc, counted in rule sandbox processes (see `domain::rules::sandbox::alloc`).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: domain::rules::sandbox::alloc::Bounded<mimalloc::MiMalloc> =
+    domain::rules::sandbox::alloc::Bounded(mimalloc::MiMalloc);
+
+fn main() {
+    // `server rule-sandbox`: a rule evaluation process (docs/ARCHITECTURE.md, "Fault
+    // isolation"); no runtime, no logging, no settings.
+    if std::env::args().nth(1).as_deref() == Some("rule-sandbox") {
+        std::process::exit(domain::rules::sandbox::child::serve());
+    }
+    serve();
+}
 
 #[tokio::main]
-async fn main() {
+async fn serve() {
     let _ = dotenvy::dotenv();
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))

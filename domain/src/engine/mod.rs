@@ -3,13 +3,12 @@
 //! batch. Reprocessing is harmless: the (event, rule) key makes the insert a no-op, and a
 //! notification not yet published is handed back for publishing.
 
-pub mod evaluate;
+pub mod poison;
 pub mod recipients;
 mod store;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use sqlx::Row;
 
@@ -18,14 +17,11 @@ use crate::db::{dialect, sql};
 use crate::error::{Error, Result};
 use crate::notifications::Notification;
 use crate::queue::QueuedEvent;
-use crate::rules::cache::CompiledRule;
-use crate::rules::compile::EventVars;
+use crate::rules::cache::RuleSet;
+use crate::rules::sandbox::{EventIn, EventOut};
 use crate::services::Services;
 
 pub use store::{mark_publish_failed, mark_published};
-
-/// How long one batch's rule evaluation may take before its events are failed.
-const EVALUATION_LIMIT: Duration = Duration::from_secs(2);
 
 /// A notification to publish to its recipients' channels.
 #[derive(Debug, Clone)]
@@ -49,13 +45,13 @@ pub async fn process_batch(svc: &Services, batch: &[QueuedEvent]) -> Result<Vec<
     if events.is_empty() {
         return Ok(vec![]);
     }
-    let mut rules: HashMap<String, Arc<Vec<CompiledRule>>> = HashMap::new();
+    let mut rules: HashMap<String, Arc<RuleSet>> = HashMap::new();
     for e in &events {
         if !rules.contains_key(&e.project_id) {
             rules.insert(e.project_id.clone(), svc.rules.active(&svc.db, &e.project_id).await?);
         }
     }
-    let evaluations = evaluate_all(&events, &rules).await;
+    let evaluations = evaluate_all(svc, &events, &rules).await?;
     let mut plan = store::Plan::default();
     let mut role_holders: HashMap<(String, String), Vec<String>> = HashMap::new();
     for (e, evaluation) in events.iter().zip(evaluations) {
@@ -69,7 +65,7 @@ pub async fn process_batch(svc: &Services, batch: &[QueuedEvent]) -> Result<Vec<
             }
         };
         for m in evaluation.matches {
-            let rule = &project_rules[m.rule_index].rule;
+            let Some(rule) = project_rules.rules.get(m.rule) else { continue };
             // Holders of a role set are the same for every event of the batch: one query each.
             let key = (e.project_id.clone(), rule.target_roles.join("\u{1f}"));
             let holders = match role_holders.get(&key) {
@@ -84,7 +80,10 @@ pub async fn process_batch(svc: &Services, batch: &[QueuedEvent]) -> Result<Vec<
             plan.notify(&e.project_id, &e.id, rule, m.title, m.message, recipients);
         }
         match evaluation.error {
-            Some(reason) => plan.fail(&e.project_id, &e.id, reason),
+            Some((i, reason)) => {
+                let id = project_rules.rules.get(i).map_or("?", |r| r.id.as_str());
+                plan.fail(&e.project_id, &e.id, format!("rule {id}: {reason}"))
+            }
             None => plan.processed(&e.project_id, &e.id),
         }
     }
@@ -133,30 +132,38 @@ async fn load(svc: &Services, batch: &[QueuedEvent]) -> Result<Vec<Loaded>> {
     Ok(batch.iter().filter_map(|q| found.remove(&q.event_id)).collect())
 }
 
-/// Evaluates every event on a blocking thread, bounded in time: a pathological rule fails its
-/// batch's events instead of holding the worker.
+/// Evaluates every event in the rule sandbox (bounded in time and memory per event, see
+/// [`crate::rules::sandbox`]): `Err(reason)` for an event whose evaluation broke a bound.
+/// Events of projects without active rules match nothing and never leave this process.
 async fn evaluate_all(
+    svc: &Services,
     events: &[Loaded],
-    rules: &HashMap<String, Arc<Vec<CompiledRule>>>,
-) -> Vec<std::result::Result<evaluate::Evaluation, String>> {
-    let jobs: Vec<(Arc<Vec<CompiledRule>>, String, serde_json::Value, Option<String>)> = events
-        .iter()
-        .map(|e| (rules[&e.project_id].clone(), e.event_type.clone(), e.payload.clone(), e.source.clone()))
-        .collect();
-    let n = jobs.len();
-    let task = tokio::task::spawn_blocking(move || {
-        jobs.iter()
-            .map(|(rules, event_type, payload, source)| {
-                let vars = EventVars { event_type, payload, source: source.as_deref() };
-                evaluate::evaluate(rules, &vars)
-            })
-            .collect::<Vec<_>>()
-    });
-    match tokio::time::timeout(EVALUATION_LIMIT, task).await {
-        Ok(Ok(results)) => results.into_iter().map(Ok).collect(),
-        Ok(Err(_)) => (0..n).map(|_| Err("rule evaluation crashed".to_string())).collect(),
-        Err(_) => (0..n).map(|_| Err(format!("rule evaluation took longer than {}s", EVALUATION_LIMIT.as_secs()))).collect(),
+    rules: &HashMap<String, Arc<RuleSet>>,
+) -> Result<Vec<std::result::Result<EventOut, String>>> {
+    let mut sets: Vec<&[crate::rules::sandbox::RuleText]> = Vec::new();
+    let mut set_of: HashMap<&str, usize> = HashMap::new();
+    let mut inputs = Vec::new();
+    let mut slots = Vec::with_capacity(events.len());
+    for e in events {
+        let set = &rules[&e.project_id];
+        if set.rules.is_empty() {
+            slots.push(None);
+            continue;
+        }
+        let index = *set_of.entry(e.project_id.as_str()).or_insert_with(|| {
+            sets.push(&set.texts);
+            sets.len() - 1
+        });
+        slots.push(Some(inputs.len()));
+        inputs.push(EventIn {
+            set: index,
+            event_type: std::borrow::Cow::Borrowed(&e.event_type),
+            payload: std::borrow::Cow::Borrowed(&e.payload),
+            source: e.source.as_deref().map(std::borrow::Cow::Borrowed),
+        });
     }
+    let mut outs = svc.sandbox.evaluate(&sets, &inputs).await?.into_iter().map(Some).collect::<Vec<_>>();
+    Ok(slots.into_iter().map(|slot| slot.and_then(|i| outs[i].take()).unwrap_or_else(|| Ok(EventOut::default()))).collect())
 }
 
 /// The ids of the notifications an event caused.

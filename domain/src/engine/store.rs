@@ -135,16 +135,20 @@ pub(super) async fn commit(svc: &Services, plan: Plan) -> Result<Vec<Delivery>> 
         match error {
             None => processed.entry(project_id.as_str()).or_default().push(event_id.as_str()),
             Some(reason) => {
+                let reason = super::poison::clean(reason);
                 sqlx::query(
                     "UPDATE events SET status = 'failed', processed_at = $1, error = $2 \
                      WHERE project_id = $3 AND id = $4 AND status = 'accepted'",
                 )
                 .bind(&now)
-                .bind(reason)
+                .bind(&reason)
                 .bind(project_id)
                 .bind(event_id)
                 .execute(&mut *tx)
                 .await?;
+                // Its rules broke a bound or a template failed: the same every time, so parked
+                // at once (docs/ARCHITECTURE.md, "Fault isolation").
+                super::poison::record_in(&mut tx, project_id, event_id, &reason, 1).await?;
             }
         }
     }

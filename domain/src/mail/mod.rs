@@ -35,6 +35,18 @@ impl Mailer {
 
     /// Stores the mail in the outbox (durable) and wakes the sender; answers the outbox id.
     pub async fn send(&self, to: &str, subject: &str, body: &str) -> Result<String> {
+        let id = Self::enqueue_with(self.db.pool(), to, subject, body).await?;
+        self.queued(&id, to, subject);
+        Ok(id)
+    }
+
+    /// Writes the mail to the outbox through `ex`, typically the transaction of the change the
+    /// mail tells about, so the change and its mail commit together. Call [`Mailer::queued`]
+    /// after the commit.
+    pub async fn enqueue_with<'e, E>(ex: E, to: &str, subject: &str, body: &str) -> Result<String>
+    where
+        E: sqlx::Executor<'e, Database = sqlx::Any>,
+    {
         let id = uuid::Uuid::now_v7().to_string();
         sqlx::query(
             "INSERT INTO outbox (id, to_address, subject, body_text, status, attempts, claimed_at, created_at, sent_at, error) \
@@ -43,10 +55,16 @@ impl Mailer {
         .bind(&id)
         .bind(to)
         .bind(subject)
-        .bind(body)
+        .bind(body.replace('\0', ""))
         .bind(time::to_db(time::now()))
-        .execute(self.db.pool())
+        .execute(ex)
         .await?;
+        Ok(id)
+    }
+
+    /// After a mail's outbox row committed: wakes the sender, or logs that the mail stays in the
+    /// outbox when no SMTP server is configured.
+    pub fn queued(&self, id: &str, to: &str, subject: &str) {
         if self.smtp_configured {
             self.wake.notify_one();
         } else {
@@ -55,7 +73,6 @@ impl Mailer {
             let domain = to.rsplit_once('@').map_or("", |(_, d)| d);
             tracing::info!(mail.id = %id, mail.subject = subject, mail.to_domain = domain, "mail kept in the outbox (SMTP_URL is not set)");
         }
-        Ok(id)
     }
 
     /// Waits until a mail may be pending, or `at_most`.

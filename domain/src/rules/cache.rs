@@ -1,24 +1,26 @@
-//! Each project's active rules, compiled, in evaluation order. Refreshed at once in this process
-//! when a rule changes, and at most `ttl` late in other processes.
+//! Each project's active rules, in evaluation order, with the texts the rule sandbox runs.
+//! Refreshed at once in this process when a rule changes, and at most `ttl` late in other
+//! processes.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 
-use super::{compile, Rule, RuleRow, COLUMNS};
+use super::sandbox::RuleText;
+use super::{Rule, RuleRow, COLUMNS};
 use crate::db::Db;
 use crate::error::Result;
 
-/// A rule ready to run.
-pub struct CompiledRule {
-    pub rule: Rule,
-    pub program: cel::Program,
+/// A project's active rules, highest priority first; `texts[i]` is `rules[i]`'s.
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    pub texts: Vec<RuleText>,
 }
 
 struct Entry {
     loaded: Instant,
-    rules: Arc<Vec<CompiledRule>>,
+    rules: Arc<RuleSet>,
 }
 
 pub struct RuleCache {
@@ -32,7 +34,7 @@ impl RuleCache {
     }
 
     /// The project's active rules, highest priority first.
-    pub async fn active(&self, db: &Db, project_id: &str) -> Result<Arc<Vec<CompiledRule>>> {
+    pub async fn active(&self, db: &Db, project_id: &str) -> Result<Arc<RuleSet>> {
         if let Some(e) = self.entries.get(project_id) {
             if e.loaded.elapsed() < self.ttl {
                 return Ok(e.rules.clone());
@@ -44,19 +46,9 @@ impl RuleCache {
         .bind(project_id)
         .fetch_all(db.pool())
         .await?;
-        let rules: Vec<CompiledRule> = rows
-            .into_iter()
-            .map(Rule::from)
-            .filter_map(|rule| match compile::condition(&rule.condition) {
-                Ok(program) => Some(CompiledRule { rule, program }),
-                // Saved rules compiled when saved; one that no longer does is skipped, not fatal.
-                Err(_) => {
-                    tracing::warn!(rule.id = %rule.id, "stored rule condition does not compile; skipped");
-                    None
-                }
-            })
-            .collect();
-        let rules = Arc::new(rules);
+        let rules: Vec<Rule> = rows.into_iter().map(Rule::from).collect();
+        let texts = rules.iter().map(Rule::text).collect();
+        let rules = Arc::new(RuleSet { rules, texts });
         self.entries.insert(project_id.to_string(), Entry { loaded: Instant::now(), rules: rules.clone() });
         Ok(rules)
     }

@@ -1,5 +1,7 @@
 //! Turning a rule's text into something the worker can run: CEL conditions compiled once, and
-//! minijinja templates checked at save time and rendered with bounded fuel and output.
+//! minijinja templates checked at save time and rendered with bounded fuel and output. All of it
+//! runs inside a rule sandbox process ([`super::sandbox`]); [`within_size`] is the one check
+//! made in the server itself, before a rule's text goes anywhere.
 
 use std::sync::{Arc, OnceLock};
 
@@ -44,14 +46,93 @@ pub fn template(field: &str, src: &str) -> Result<()> {
     env().template_from_str(src).map(|_| ()).map_err(|e| Error::field(field, format!("invalid template: {e}")))
 }
 
-/// Renders a template over the event; output is cut to `max` characters.
+/// Deepest nesting of brackets, parentheses and template blocks a rule's text may have: parsers
+/// recurse once per level.
+pub const MAX_NESTING: usize = 32;
+
+/// The checks made before a rule's text is compiled anywhere: lengths, and nesting depth.
+pub fn within_size(condition: &str, title: &str, message: &str) -> Result<()> {
+    if condition.trim().is_empty() || condition.chars().count() > MAX_CONDITION_CHARS {
+        return Err(Error::field("condition", format!("must be a CEL expression of 1 to {MAX_CONDITION_CHARS} characters")));
+    }
+    for (field, src) in [("title", title), ("message", message)] {
+        if src.chars().count() > MAX_TEMPLATE_CHARS {
+            return Err(Error::field(field, format!("must be at most {MAX_TEMPLATE_CHARS} characters")));
+        }
+    }
+    for (field, src) in [("condition", condition), ("title", title), ("message", message)] {
+        if nesting(src) > MAX_NESTING {
+            return Err(Error::field(field, format!("nests deeper than {MAX_NESTING} levels")));
+        }
+    }
+    Ok(())
+}
+
+/// The deepest nesting of `(`, `[`, `{` and of `{% … %}` blocks in `src` (quotes are not told
+/// apart: an over-estimate is safe).
+fn nesting(src: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    for c in src.chars() {
+        match c {
+            '(' | '[' | '{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    let (mut blocks, mut deepest_block) = (0usize, 0usize);
+    for tag in src.split("{%").skip(1) {
+        let word = tag.trim_start_matches(['-', '+']).trim_start();
+        if word.starts_with("end") {
+            blocks = blocks.saturating_sub(1);
+        } else if ["for", "if", "macro", "call", "filter", "with", "block", "autoescape"].iter().any(|w| word.starts_with(w)) {
+            blocks += 1;
+            deepest_block = deepest_block.max(blocks);
+        }
+    }
+    deepest.max(deepest_block)
+}
+
+/// Renders a template over the event; output is cut to `max` characters. The output is written
+/// through a writer that refuses more than `max` characters' worth of bytes, so a template
+/// cannot build a huge answer before the cut; NUL characters are dropped (PostgreSQL refuses
+/// them in text).
 pub fn render(src: &str, ctx: &minijinja::Value, max: usize) -> std::result::Result<String, String> {
     let tmpl = env().template_from_str(src).map_err(|e| e.to_string())?;
-    let mut out = tmpl.render(ctx).map_err(|e| e.to_string())?;
-    if out.chars().count() > max {
-        out = out.chars().take(max).collect();
+    let mut out = Capped { buf: Vec::new(), room: max.saturating_mul(4), full: false };
+    match tmpl.render_captured_to(ctx, &mut out) {
+        Ok(_) => {}
+        Err(_) if out.full => {}
+        Err(e) => return Err(e.to_string()),
     }
-    Ok(out)
+    let text = String::from_utf8_lossy(&out.buf);
+    Ok(text.chars().filter(|&c| c != '\0').take(max).collect())
+}
+
+/// A writer that takes `room` bytes, then fails.
+struct Capped {
+    buf: Vec<u8>,
+    room: usize,
+    full: bool,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let left = self.room - self.buf.len();
+        if data.len() > left {
+            self.buf.extend_from_slice(&data[..left]);
+            self.full = true;
+            return Err(std::io::Error::other("template output is longer than allowed"));
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The variables rules see: `type`, `payload`, `source`.

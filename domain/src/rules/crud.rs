@@ -67,9 +67,8 @@ async fn check(svc: &Services, t: &Tenant, r: &Rule) -> Result<()> {
         .check(r.action.as_ref().map_or(true, |a| a.to_string().len() <= 8192), "action", "must be at most 8 KiB")
         .check(!r.title.trim().is_empty(), "title", "must not be empty");
     v.finish()?;
-    compile::condition(&r.condition)?;
-    compile::template("title", &r.title)?;
-    compile::template("message", &r.message)?;
+    compile::within_size(&r.condition, &r.title, &r.message)?;
+    svc.sandbox.check(&r.text()).await?;
     crate::roles::ensure_exist(svc, t, &r.target_roles).await.map_err(|e| match e {
         Error::Validation(mut f) => {
             if let Some(m) = f.remove("roles") {

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::compile::{self, EventVars, MAX_MESSAGE_CHARS, MAX_TITLE_CHARS};
+use super::sandbox::EventIn;
 use crate::auth::{Permission, Tenant};
 use crate::error::{Error, Result};
 use crate::services::Services;
@@ -34,15 +34,24 @@ pub async fn test(svc: &Services, t: &Tenant, id: &str, sample: &serde_json::Val
     let rule = super::crud::load(svc, t, id).await?;
     let event = crate::events::validate(sample)?;
     let payload: serde_json::Value = serde_json::from_str(&event.payload).map_err(Error::internal)?;
-    let vars = EventVars { event_type: &event.event_type, payload: &payload, source: event.source.as_deref() };
-    let program = compile::condition(&rule.condition)?;
-    if !compile::holds(&program, &vars.cel_context()) {
-        return Ok(TestResult { matched: false, title: None, message: None, recipients: vec![], error: None });
-    }
-    let ctx = vars.template_context();
-    let title = compile::render(&rule.title, &ctx, MAX_TITLE_CHARS);
-    let message = compile::render(&rule.message, &ctx, MAX_MESSAGE_CHARS);
-    let error = title.as_ref().err().or(message.as_ref().err()).cloned();
+    // The same sandbox and bounds as the engine's (docs/ARCHITECTURE.md, "Fault isolation").
+    let text = rule.text();
+    let input = EventIn {
+        set: 0,
+        event_type: std::borrow::Cow::Borrowed(&event.event_type),
+        payload: std::borrow::Cow::Borrowed(&payload),
+        source: event.source.as_deref().map(std::borrow::Cow::Borrowed),
+    };
+    let out = svc.sandbox.evaluate(&[std::slice::from_ref(&text)], std::slice::from_ref(&input)).await?.pop();
+    let (title, message, error) = match out {
+        Some(Ok(out)) => match (out.matches.into_iter().next(), out.error) {
+            (Some(m), _) => (Some(m.title), Some(m.message), None),
+            (None, Some((_, reason))) => (None, None, Some(reason)),
+            (None, None) => return Ok(TestResult { matched: false, title: None, message: None, recipients: vec![], error: None }),
+        },
+        Some(Err(reason)) => (None, None, Some(reason)),
+        None => return Ok(TestResult { matched: false, title: None, message: None, recipients: vec![], error: None }),
+    };
     let ids = crate::engine::recipients::resolve(svc, t, &rule.target_roles, rule.notify_event_user, &payload).await?;
     let mut recipients = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(200) {
@@ -59,5 +68,5 @@ pub async fn test(svc: &Services, t: &Tenant, id: &str, sample: &serde_json::Val
             recipients.push(Recipient { id, email, external_user_id });
         }
     }
-    Ok(TestResult { matched: true, title: title.ok(), message: message.ok(), recipients, error })
+    Ok(TestResult { matched: true, title, message, recipients, error })
 }

@@ -1,9 +1,10 @@
 //! A project's rules (SPEC §4.3, CONTRACT "Rules"): a CEL condition over `type`, `payload` and
-//! `source`; the roles to notify; title and message templates. Compiled when saved, kept compiled
-//! per project in [`cache::RuleCache`].
+//! `source`; the roles to notify; title and message templates. Checked when saved and evaluated,
+//! both in [`sandbox`] processes; each project's active rules are kept in [`cache::RuleCache`].
 
 pub mod cache;
 pub mod compile;
+pub mod sandbox;
 mod crud;
 mod dry_run;
 
@@ -56,6 +57,13 @@ pub(crate) struct RuleRow {
     created_by: Option<String>,
     created_at: String,
     updated_at: String,
+}
+
+impl Rule {
+    /// The texts the sandbox compiles and runs.
+    pub fn text(&self) -> sandbox::RuleText {
+        sandbox::RuleText { condition: self.condition.clone(), title: self.title.clone(), message: self.message.clone() }
+    }
 }
 
 impl From<RuleRow> for Rule {

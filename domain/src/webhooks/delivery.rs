@@ -244,12 +244,16 @@ pub fn next_delay(scheduled_secs: u64, retry_after: Option<Duration>) -> Duratio
 }
 
 /// Notes when the endpoint started failing; disables it once it has failed for
-/// [`DISABLE_AFTER`] without a success, and tells the project's admins through the audit log.
+/// [`DISABLE_AFTER`] without a success, and tells the project's admins through the audit log
+/// and a mail. The disable, its audit row and the mail's outbox row are one transaction: whoever
+/// sees the endpoint disabled also finds the row and the mail (docs/ARCHITECTURE.md, "Side
+/// effects").
 async fn endpoint_failed(svc: &Services, t: &Tenant, now: Timestamp) -> Result<()> {
+    let mut tx = svc.db.writer().begin().await?;
     sqlx::query("UPDATE webhook_endpoints SET failing_since = $1 WHERE project_id = $2 AND failing_since IS NULL")
         .bind(time::to_db(now))
         .bind(t.project_id())
-        .execute(svc.db.writer())
+        .execute(&mut *tx)
         .await?;
     let cutoff = now - chrono::Duration::from_std(DISABLE_AFTER).expect("small duration");
     let reason = format!("every delivery failed for {} days", DISABLE_AFTER.as_secs() / 86_400);
@@ -261,45 +265,55 @@ async fn endpoint_failed(svc: &Services, t: &Tenant, now: Timestamp) -> Result<(
     .bind(time::to_db(now))
     .bind(t.project_id())
     .bind(time::to_db(cutoff))
-    .execute(svc.db.writer())
+    .execute(&mut *tx)
     .await?
     .rows_affected();
-    if disabled > 0 {
-        // The audit row is what the panel shows the project's admins; the mail reaches them
-        // away from it.
-        tracing::warn!(project.id = t.project_id(), reason = %reason, "disabled a failing webhook endpoint");
-        audit::record(
-            svc,
-            AuditEntry::tenant(t, "webhook.disabled", "webhook", None, &RequestMeta::default())
-                .with_metadata(serde_json::json!({"reason": reason})),
-        )
-        .await?;
-        tell_owner_disabled(svc, t, &reason).await?;
+    if disabled == 0 {
+        tx.commit().await?;
+        return Ok(());
+    }
+    tracing::warn!(project.id = t.project_id(), reason = %reason, "disabled a failing webhook endpoint");
+    audit::record_with(
+        &mut *tx,
+        AuditEntry::tenant(t, "webhook.disabled", "webhook", None, &RequestMeta::default())
+            .with_metadata(serde_json::json!({"reason": reason})),
+    )
+    .await?;
+    let mail = disabled_mail(&mut tx, t, &reason).await?;
+    tx.commit().await?;
+    if let Some((id, to, subject)) = mail {
+        svc.mailer.queued(&id, &to, &subject);
     }
     Ok(())
 }
 
-/// Mails the project's billing address, else its owner, that the webhook was disabled.
-async fn tell_owner_disabled(svc: &Services, t: &Tenant, reason: &str) -> Result<()> {
+/// Queues, in `tx`, the mail to the project's billing address, else its owner, that the webhook
+/// was disabled; answers (outbox id, address, subject) when there was someone to tell.
+async fn disabled_mail(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    t: &Tenant,
+    reason: &str,
+) -> Result<Option<(String, String, String)>> {
     let row: Option<(String, Option<String>, Option<String>)> = sqlx::query_as(
         "SELECT p.name, p.billing_email, u.email FROM projects p \
          LEFT JOIN users u ON u.project_id = p.id AND u.id = p.owner_id WHERE p.id = $1",
     )
     .bind(t.project_id())
-    .fetch_optional(svc.db.pool())
+    .fetch_optional(&mut **tx)
     .await?;
-    let Some((name, billing, owner)) = row else { return Ok(()) };
+    let Some((name, billing, owner)) = row else { return Ok(None) };
     let Some(to) = billing.or(owner) else {
         tracing::info!(project.id = t.project_id(), "no billing or owner email to tell about the disabled webhook");
-        return Ok(());
+        return Ok(None);
     };
     let body = format!(
         "The webhook endpoint of your project \"{name}\" was disabled: {reason}.\n\n\
          Fix the receiver, then enable the endpoint again in the project's webhook settings; \
          messages are not queued while it is disabled.\n"
     );
-    svc.mailer.send(&to, &format!("[{name}] Your webhook endpoint was disabled"), &body).await?;
-    Ok(())
+    let subject = format!("[{name}] Your webhook endpoint was disabled");
+    let id = crate::mail::Mailer::enqueue_with(&mut **tx, &to, &subject, &body).await?;
+    Ok(Some((id, to, subject)))
 }
 
 /// Waits until a message may be due now, or `at_most`.

@@ -19,14 +19,13 @@ pub async fn run(svc: Arc<Services>, hub: Arc<Hub>, queue: MemoryQueue) {
                 None => break,
             }
         }
-        match engine::process_batch(&svc, &batch).await {
-            Ok(deliveries) => publisher.publish(&svc, deliveries).await,
-            Err(e) => {
-                // Nothing was committed: put the batch back and try again shortly.
-                tracing::error!(error = %e, count = batch.len(), "rule engine batch failed; retrying");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                queue.push(&batch);
-            }
+        // One bad event is parked, not retried forever (domain::engine::poison).
+        let outcome = engine::poison::process(&svc, &batch).await;
+        publisher.publish(&svc, outcome.deliveries).await;
+        if !outcome.retry_later.is_empty() {
+            // The database did not answer: nothing of these was committed; again shortly.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            queue.push(&outcome.retry_later);
         }
     }
 }

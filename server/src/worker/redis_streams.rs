@@ -90,13 +90,12 @@ async fn step(svc: &Services, publisher: &Publisher, c: &mut Consumer) -> Result
     if c.last_claim.elapsed() > idle.min(Duration::from_secs(10)) {
         c.last_claim = Instant::now();
         for key in &keys {
-            let reply: StreamAutoClaimReply = c
-                .conn
-                .xautoclaim_options(key, GROUP, &c.name, idle.as_millis() as usize, "0-0", StreamAutoClaimOptions::default().count(super::BATCH))
-                .await?;
-            if !reply.claimed.is_empty() {
-                tracing::info!(stream = %key, count = reply.claimed.len(), "claimed entries a dead consumer left");
-                handle(svc, publisher, c, vec![(key.clone(), reply.claimed)]).await?;
+            // One stream's error (its group gone, a bad entry) must not stop the others' claims.
+            if let Err(e) = claim_abandoned(svc, publisher, c, key, idle).await {
+                tracing::warn!(stream = %key, error = %e, "claiming abandoned entries failed; the other streams go on");
+                if e.to_string().contains("NOGROUP") {
+                    c.grouped.remove(key);
+                }
             }
         }
     }
@@ -110,7 +109,28 @@ async fn step(svc: &Services, publisher: &Publisher, c: &mut Consumer) -> Result
     Ok(())
 }
 
-/// Runs the engine over the entries, publishes, then acknowledges and deletes them.
+/// Takes over the entries of `key` that a consumer presumed dead left pending.
+async fn claim_abandoned(
+    svc: &Services,
+    publisher: &Publisher,
+    c: &mut Consumer,
+    key: &str,
+    idle: Duration,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let reply: StreamAutoClaimReply = c
+        .conn
+        .xautoclaim_options(key, GROUP, &c.name, idle.as_millis() as usize, "0-0", StreamAutoClaimOptions::default().count(super::BATCH))
+        .await?;
+    if !reply.claimed.is_empty() {
+        tracing::info!(stream = %key, count = reply.claimed.len(), "claimed entries a dead consumer left");
+        handle(svc, publisher, c, vec![(key.to_string(), reply.claimed)]).await?;
+    }
+    Ok(())
+}
+
+/// Runs the engine over the entries, publishes, then acknowledges and deletes them. A poison
+/// event is parked by the engine and acknowledged like the others; only events kept because the
+/// database did not answer stay pending (claimed again after the idle time).
 async fn handle(
     svc: &Services,
     publisher: &Publisher,
@@ -126,13 +146,19 @@ async fn handle(
             }
         }
     }
+    let mut keep: HashSet<String> = HashSet::new();
     for chunk in events.chunks(super::BATCH) {
-        let deliveries = engine::process_batch(svc, chunk).await?;
-        publisher.publish(svc, deliveries).await;
+        let outcome = engine::poison::process(svc, chunk).await;
+        publisher.publish(svc, outcome.deliveries).await;
+        keep.extend(outcome.retry_later.into_iter().map(|q| q.event_id));
     }
     let mut pipe = redis::pipe();
     for (key, ids) in &entries {
-        let ids: Vec<&str> = ids.iter().map(|i| i.id.as_str()).collect();
+        let ids: Vec<&str> = ids
+            .iter()
+            .filter(|i| i.get::<String>("event").is_none_or(|e| !keep.contains(&e)))
+            .map(|i| i.id.as_str())
+            .collect();
         if !ids.is_empty() {
             pipe.cmd("XACK").arg(key).arg(GROUP).arg(&ids).ignore();
             pipe.cmd("XDEL").arg(key).arg(&ids).ignore();

@@ -95,6 +95,11 @@ impl TestApp {
             fcm_base_url: "http://127.0.0.1:9".into(),
             fcm_token_url: "http://127.0.0.1:9/token".into(),
             apns_base_url: Some("http://127.0.0.1:9".into()),
+            // Rules run in sandbox processes of the server binary (the test binary is not one).
+            rule_limits: domain::rules::sandbox::Limits {
+                exe: Some(env!("CARGO_BIN_EXE_server").into()),
+                ..Default::default()
+            },
         };
         tweak(&mut settings);
         let svc = Services::start(settings).await.expect("services start");

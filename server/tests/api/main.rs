@@ -2,6 +2,7 @@
 //! TEST_DATABASE_URL (and TEST_REDIS_URL) are set.
 
 mod api_keys;
+mod bombs;
 mod delivery;
 mod engine;
 mod errors;
@@ -9,6 +10,7 @@ mod events;
 mod helpers;
 mod mail;
 mod platform;
+mod poison;
 mod own_pusher;
 mod projects_me;
 mod push;
