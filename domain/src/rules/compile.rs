@@ -195,6 +195,7 @@ mod tests {
         assert_eq!(render("Amount {{ payload.amount }}", &vars.template_context(), 100).unwrap(), "Amount 5000");
         assert!(template("title", "{{ unclosed").is_err());
         assert_eq!(render("{{ 'x' * 50 }}", &vars.template_context(), 10).unwrap().len(), 10);
-        assert!(render("{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}", &vars.template_context(), 10).is_err(), "fuel stops runaway loops");
+        assert!(render("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", &vars.template_context(), 10).is_err(), "fuel stops runaway loops");
+        assert_eq!(render("{% for i in range(100000) %}xxxxxxxxxx{% endfor %}", &vars.template_context(), 10).unwrap().len(), 10, "output stops at its cap");
     }
 }

@@ -21,13 +21,19 @@ fn runtime_bombs() -> Vec<(&'static str, String, String)> {
         (
             "string doubling in a loop",
             "true".into(),
-            r#"{% set s = "xxxxxxxxxxxxxxxx" %}{% for i in range(40) %}{% set s = s ~ s %}{% endfor %}{{ s }}"#.into(),
+            r#"{% set ns = namespace(s="xxxxxxxxxxxxxxxx") %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s }}"#.into(),
         ),
+        ("string doubling in sequence", "true".into(), doubling()),
         ("a string multiplied past memory", "true".into(), r#"{{ "x" * 100000000000 }}"#.into()),
         ("a recursive macro", "true".into(), "{% macro f(n) %}{{ f(n) }}{{ f(n) }}{% endmacro %}{{ f(1) }}".into()),
         ("a huge range", "true".into(), "{% for i in range(1000000000) %}{% for j in range(1000000000) %}x{% endfor %}{% endfor %}".into()),
         ("nested map in CEL", format!("size([{ten}].map(a, {nested})) > 0"), "t".into()),
     ]
+}
+
+/// A title that doubles a string forty times, one `set` after another.
+fn doubling() -> String {
+    format!(r#"{{% set s = "xxxxxxxxxxxxxxxx" %}}{}{{{{ s }}}}"#, "{% set s = s ~ s %}".repeat(40))
 }
 
 fn rss_bytes() -> u64 {
@@ -61,20 +67,32 @@ async fn bombs_are_stopped_at_run_time_and_other_projects_keep_flowing() {
     let ok = rule(&app, &victim, "fine", "type == \"ping\"", "pong {{ payload.n }}").await;
     assert_eq!(ok.status, 201, "{}", ok.body);
 
-    let before = rss_bytes();
+    // Projects and rules first: signing in hashes passwords, which costs memory of its own.
+    let mut armed = Vec::new();
     for (name, condition, title) in runtime_bombs() {
         let attacker = app.project(&format!("Attacker {name}")).await;
         role(&app, &attacker).await;
         let saved = rule(&app, &attacker, name, &condition, &title).await;
-        assert_eq!(saved.status, 201, "{name}: a bomb that is valid text is saved: {}", saved.body);
+        if saved.status == 400 {
+            // Refused when saved (e.g. macros are not part of the template language) is as good.
+            assert_eq!(saved.body["error"]["code"], "validation_failed", "{name}: {}", saved.body);
+            eprintln!("{name}: refused when saved: {}", saved.body["error"]["details"]);
+            continue;
+        }
+        assert_eq!(saved.status, 201, "{name}: {}", saved.body);
+        armed.push((name, attacker));
+    }
+    assert!(armed.len() >= 4, "most bombs are valid text and must be stopped at run time");
 
+    let before = rss_bytes();
+    for (name, attacker) in &armed {
         let started = Instant::now();
-        let bomb = app.send_event(&attacker, json!({"type": "boom", "payload": {}})).await;
+        let bomb = app.send_event(attacker, json!({"type": "boom", "payload": {}})).await;
         assert_eq!(bomb.status, 202, "{}", bomb.body);
         let ping = app.send_event(&victim, json!({"type": "ping", "payload": {"n": 1}})).await;
         assert_eq!(ping.status, 202, "{}", ping.body);
 
-        let event = processed(&app, &attacker, bomb.body["id"].as_str().unwrap()).await;
+        let event = processed(&app, attacker, bomb.body["id"].as_str().unwrap()).await;
         let took = started.elapsed();
         assert_eq!(event["status"], "failed", "{name}: {event}");
         let error = event["error"].as_str().unwrap_or_default();
@@ -86,7 +104,8 @@ async fn bombs_are_stopped_at_run_time_and_other_projects_keep_flowing() {
         assert_eq!(victim_event["status"], "processed", "{name}: the other project's event is untouched: {victim_event}");
     }
     let grown = rss_bytes().saturating_sub(before);
-    assert!(grown < 64 << 20, "the server's own memory stays flat: grew {} MiB", grown >> 20);
+    eprintln!("the server process grew by {} KiB while the bombs ran", grown >> 10);
+    assert!(grown < 32 << 20, "the server's own memory stays flat: grew {} MiB", grown >> 20);
 
     // The sandbox recovers: the victim's rule still renders.
     let last = app.send_event(&victim, json!({"type": "ping", "payload": {"n": 2}})).await;
@@ -124,8 +143,7 @@ async fn a_dry_run_bomb_is_stopped_and_the_api_keeps_answering() {
     let app = TestApp::spawn().await;
     let p = app.project("Dry run").await;
     role(&app, &p).await;
-    let doubling = r#"{% set s = "xxxxxxxxxxxxxxxx" %}{% for i in range(40) %}{% set s = s ~ s %}{% endfor %}{{ s }}"#;
-    let saved = rule(&app, &p, "doubling", "true", doubling).await;
+    let saved = rule(&app, &p, "doubling", "true", &doubling()).await;
     assert_eq!(saved.status, 201, "{}", saved.body);
     let id = saved.body["id"].as_str().unwrap().to_string();
 
@@ -153,7 +171,8 @@ async fn a_dry_run_bomb_is_stopped_and_the_api_keeps_answering() {
         .await;
     let took = started.elapsed();
     assert_eq!(r.status, 200, "{}", r.body);
-    assert!(r.body["error"].as_str().unwrap_or_default().contains("memory"), "{}", r.body);
+    let error = r.body["error"].as_str().unwrap_or_default();
+    assert!(error.contains("budget") || error.contains("memory"), "{}", r.body);
     assert!(took < Duration::from_secs(4), "dry run stopped within its budget, took {took:?}");
     let slowest = health.await.unwrap();
     assert!(slowest < Duration::from_secs(1), "the API answered others meanwhile; slowest /healthz {slowest:?}");

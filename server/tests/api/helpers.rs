@@ -97,7 +97,8 @@ impl TestApp {
             apns_base_url: Some("http://127.0.0.1:9".into()),
             // Rules run in sandbox processes of the server binary (the test binary is not one).
             rule_limits: domain::rules::sandbox::Limits {
-                exe: Some(env!("CARGO_BIN_EXE_server").into()),
+                // TEST_SANDBOX_EXE: another build of the server binary to use instead.
+                exe: Some(std::env::var("TEST_SANDBOX_EXE").unwrap_or_else(|_| env!("CARGO_BIN_EXE_server").into()).into()),
                 ..Default::default()
             },
         };
