@@ -95,6 +95,7 @@ impl TestApp {
             fcm_base_url: "http://127.0.0.1:9".into(),
             fcm_token_url: "http://127.0.0.1:9/token".into(),
             apns_base_url: Some("http://127.0.0.1:9".into()),
+            jobs: domain::config::JobSettings::default(),
         };
         tweak(&mut settings);
         let svc = Services::start(settings).await.expect("services start");

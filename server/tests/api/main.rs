@@ -7,6 +7,7 @@ mod engine;
 mod errors;
 mod events;
 mod helpers;
+mod isolation;
 mod mail;
 mod platform;
 mod own_pusher;
