@@ -1,6 +1,6 @@
 //! Sending over SMTP with lettre: `SMTP_URL` as `smtp://user:pass@host:port` (plain, or
 //! `?tls=required` for STARTTLS) or `smtps://…` (TLS from the start); `MAIL_FROM` is the sender.
-//! One connection per batch run, no pool: platform mail is rare.
+//! One connection per mail, no pool: platform mail is rare.
 
 use std::time::Duration;
 
