@@ -1,6 +1,7 @@
 //! Settings read from the environment (a `.env` file may add to it; the binary loads that first).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 
@@ -44,6 +45,75 @@ pub struct Settings {
     /// The bounds of rule evaluation (`RULE_EVAL_BUDGET_MS`, `RULE_EVAL_MEMORY_MB`,
     /// `RULE_SANDBOX_PROCESSES`; see `rules::sandbox`).
     pub rule_limits: crate::rules::sandbox::Limits,
+    /// How the durable job workers (webhooks, push, own-Pusher triggers, mail) share their
+    /// slots between projects, and how long they wait on outside servers (docs/JOBS.md).
+    pub jobs: JobSettings,
+}
+
+/// The job workers' limits (docs/JOBS.md). Caps count a project's leased rows across every
+/// process, so one project's slow server holds at most its own cap of slots.
+#[derive(Clone, Debug)]
+pub struct JobSettings {
+    /// A webhook attempt's limit (`WEBHOOK_TIMEOUT_MS`, default 15000).
+    pub webhook_timeout: Duration,
+    /// Attempts in flight to one endpoint at most (`WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT`, default 8).
+    pub webhook_max_in_flight_per_endpoint: i64,
+    /// A push request's limit (`PUSH_TIMEOUT_MS`, default 15000).
+    pub push_timeout: Duration,
+    /// Push jobs in flight per project at most (`PUSH_MAX_IN_FLIGHT_PER_PROJECT`, default 8).
+    pub push_max_in_flight_per_project: i64,
+    /// A trigger on a project's own Pusher app: its limit (`PUSHER_TIMEOUT_MS`, default 10000).
+    pub pusher_timeout: Duration,
+    /// Own-Pusher triggers in flight per project at most (`PUSHER_MAX_IN_FLIGHT_PER_PROJECT`,
+    /// default 8).
+    pub pusher_max_in_flight_per_project: i64,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        JobSettings {
+            webhook_timeout: Duration::from_secs(15),
+            webhook_max_in_flight_per_endpoint: 8,
+            push_timeout: Duration::from_secs(15),
+            push_max_in_flight_per_project: 8,
+            pusher_timeout: Duration::from_secs(10),
+            pusher_max_in_flight_per_project: 8,
+        }
+    }
+}
+
+impl JobSettings {
+    /// The defaults, overridden by the variables named on each field.
+    pub fn from_env() -> Result<Self> {
+        let d = JobSettings::default();
+        Ok(JobSettings {
+            webhook_timeout: env_millis("WEBHOOK_TIMEOUT_MS", d.webhook_timeout)?,
+            webhook_max_in_flight_per_endpoint: env_count("WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT", d.webhook_max_in_flight_per_endpoint)?,
+            push_timeout: env_millis("PUSH_TIMEOUT_MS", d.push_timeout)?,
+            push_max_in_flight_per_project: env_count("PUSH_MAX_IN_FLIGHT_PER_PROJECT", d.push_max_in_flight_per_project)?,
+            pusher_timeout: env_millis("PUSHER_TIMEOUT_MS", d.pusher_timeout)?,
+            pusher_max_in_flight_per_project: env_count("PUSHER_MAX_IN_FLIGHT_PER_PROJECT", d.pusher_max_in_flight_per_project)?,
+        })
+    }
+}
+
+/// A whole number above 0 from the environment; `None` when unset.
+fn env_positive(name: &str) -> Result<Option<u64>> {
+    match std::env::var(name).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => match s.parse::<u64>() {
+            Ok(n) if n > 0 => Ok(Some(n)),
+            _ => Err(Error::Internal(format!("{name} must be a whole number above 0"))),
+        },
+    }
+}
+
+fn env_millis(name: &str, default: Duration) -> Result<Duration> {
+    Ok(env_positive(name)?.map(Duration::from_millis).unwrap_or(default))
+}
+
+fn env_count(name: &str, default: i64) -> Result<i64> {
+    Ok(env_positive(name)?.map(|n| n.min(i64::MAX as u64) as i64).unwrap_or(default))
 }
 
 impl Settings {
@@ -95,6 +165,7 @@ impl Settings {
             fcm_token_url: env_or("FCM_TOKEN_URL", crate::push::FCM_TOKEN_URL),
             apns_base_url: std::env::var("APNS_BASE_URL").ok().map(|s| s.trim().trim_end_matches('/').to_string()).filter(|s| !s.is_empty()),
             rule_limits: rule_limits()?,
+            jobs: JobSettings::from_env()?,
         })
     }
 }
@@ -102,22 +173,13 @@ impl Settings {
 /// `RULE_EVAL_BUDGET_MS`, `RULE_EVAL_MEMORY_MB`, `RULE_SANDBOX_PROCESSES` over the defaults.
 fn rule_limits() -> Result<crate::rules::sandbox::Limits> {
     let mut limits = crate::rules::sandbox::Limits::default();
-    let number = |name: &str| -> Result<Option<u64>> {
-        match std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
-            None => Ok(None),
-            Some(v) => match v.parse::<u64>() {
-                Ok(n) if n > 0 => Ok(Some(n)),
-                _ => Err(Error::Internal(format!("{name} must be a positive whole number"))),
-            },
-        }
-    };
-    if let Some(ms) = number("RULE_EVAL_BUDGET_MS")? {
+    if let Some(ms) = env_positive("RULE_EVAL_BUDGET_MS")? {
         limits.budget = std::time::Duration::from_millis(ms);
     }
-    if let Some(mb) = number("RULE_EVAL_MEMORY_MB")? {
+    if let Some(mb) = env_positive("RULE_EVAL_MEMORY_MB")? {
         limits.memory_bytes = (mb as usize).saturating_mul(1 << 20);
     }
-    if let Some(n) = number("RULE_SANDBOX_PROCESSES")? {
+    if let Some(n) = env_positive("RULE_SANDBOX_PROCESSES")? {
         limits.processes = n.min(64) as usize;
     }
     Ok(limits)

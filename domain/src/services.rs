@@ -34,6 +34,10 @@ pub struct Services {
     pub mailer: crate::mail::Mailer,
     /// Rung when a push job is due now (see `push::delivery::wait_for_work`).
     pub(crate) push_wake: crate::push::Wake,
+    /// Rung when an own-Pusher trigger is due now (see `projects::pusher_jobs::wait_for_work`).
+    pub(crate) pusher_wake: crate::projects::pusher_jobs::Wake,
+    /// Where each job table's round-robin claim stands (see `db::lease`).
+    pub(crate) job_cursors: crate::db::lease::Cursors,
 }
 
 impl Services {
@@ -63,6 +67,8 @@ impl Services {
             pusher_apps: crate::projects::pusher::PusherAppCache::new(Duration::from_secs(5)),
             mailer: crate::mail::Mailer::new(db.clone(), settings.smtp_url.is_some()),
             push_wake: Default::default(),
+            pusher_wake: Default::default(),
+            job_cursors: Default::default(),
             settings,
             db,
             redis,

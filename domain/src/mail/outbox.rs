@@ -1,6 +1,7 @@
-//! The `outbox` table: claiming pending mail (any process may; a claim older than
-//! [`CLAIM_TIMEOUT`] is presumed dead and taken over) and recording each attempt's outcome.
-//! Platform-level, not tenant data: the mail is the platform's own.
+//! The `outbox` table: claiming due mail through the job leases every job table uses
+//! (db/lease.rs; any process may claim, a dead process's lease runs out and the mail is due
+//! again) and recording each attempt's outcome, fenced by the claim's lease. Platform-level,
+//! not tenant data: the mail is the platform's own.
 
 use std::time::Duration;
 
@@ -8,14 +9,15 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::{MAX_ATTEMPTS, RETRY_AFTER};
+use crate::db::lease::{self, Held, JobTable, Settle};
 use crate::error::Result;
 use crate::services::Services;
 use crate::time::{self, Timestamp};
 
-/// A claim this old belongs to a process that died mid-send.
-pub const CLAIM_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long a claimed mail stays with its sender; past it, the sender is presumed dead.
+pub const LEASE: Duration = Duration::from_secs(300);
 
-/// One mail as the outbox keeps it. `status`: pending, sending, sent, failed.
+/// One mail as the outbox keeps it. `status`: pending, sent, failed.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OutboxMail {
@@ -30,10 +32,19 @@ pub struct OutboxMail {
     pub error: Option<String>,
 }
 
-const COLUMNS: &str = "id, to_address, subject, body_text, status, attempts, claimed_at, created_at, sent_at, error";
+const COLUMNS: &str = "id, to_address, subject, body_text, status, attempts, created_at, sent_at, error";
 
-fn from_row(r: &sqlx::any::AnyRow) -> (OutboxMail, Option<String>) {
-    let mail = OutboxMail {
+const JOBS: JobTable = JobTable {
+    table: "outbox",
+    due_column: "next_attempt_at",
+    columns: COLUMNS,
+    per_project: false,
+    error_column: "error",
+    updated_at: false,
+};
+
+fn from_row(r: &sqlx::any::AnyRow) -> OutboxMail {
+    OutboxMail {
         id: r.get("id"),
         to_address: r.get("to_address"),
         subject: r.get("subject"),
@@ -43,70 +54,63 @@ fn from_row(r: &sqlx::any::AnyRow) -> (OutboxMail, Option<String>) {
         created_at: time::from_db(&r.get::<String, _>("created_at")),
         sent_at: time::opt_from_db(r.get("sent_at")),
         error: r.get("error"),
-    };
-    (mail, r.get("claimed_at"))
-}
-
-fn ago(d: Duration) -> String {
-    time::to_db(time::now() - chrono::Duration::from_std(d).expect("small duration"))
-}
-
-/// Claims up to `limit` mails that are due: pending (and past their retry wait), or stuck in a
-/// dead process's claim. Each claim is a conditional update, so two processes never both win.
-pub async fn claim_due(svc: &Services, limit: i64) -> Result<Vec<OutboxMail>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM outbox WHERE (status = 'pending' AND (claimed_at IS NULL OR claimed_at <= $1)) \
-         OR (status = 'sending' AND claimed_at <= $2) ORDER BY created_at LIMIT $3"
-    ))
-    .bind(ago(RETRY_AFTER))
-    .bind(ago(CLAIM_TIMEOUT))
-    .bind(limit)
-    .fetch_all(svc.db.pool())
-    .await?;
-    let now = time::to_db(time::now());
-    let mut claimed = Vec::new();
-    for r in &rows {
-        let (mut mail, claimed_at) = from_row(r);
-        let won = sqlx::query(
-            "UPDATE outbox SET status = 'sending', claimed_at = $1, attempts = attempts + 1 \
-             WHERE id = $2 AND status = $3 AND COALESCE(claimed_at, '') = $4",
-        )
-        .bind(&now)
-        .bind(&mail.id)
-        .bind(&mail.status)
-        .bind(claimed_at.unwrap_or_default())
-        .execute(svc.db.pool())
-        .await?
-        .rows_affected();
-        if won == 1 {
-            mail.attempts += 1;
-            mail.status = "sending".into();
-            claimed.push(mail);
-        }
     }
-    Ok(claimed)
 }
 
-pub async fn mark_sent(svc: &Services, id: &str) -> Result<()> {
-    sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, error = NULL WHERE id = $2")
-        .bind(time::to_db(time::now()))
-        .bind(id)
-        .execute(svc.db.pool())
-        .await?;
+/// A claimed mail: `attempts` already counts the attempt about to be made.
+pub struct Claimed {
+    pub mail: OutboxMail,
+    pub lease: String,
+}
+
+/// Claims up to `limit` due mails, oldest due first.
+pub async fn claim_due(svc: &Services, limit: i64) -> Result<Vec<Claimed>> {
+    let claimed = lease::claim_due(svc, &JOBS, limit, LEASE, i64::MAX).await?;
+    Ok(claimed
+        .rows
+        .iter()
+        .map(|r| {
+            let mut mail = from_row(r);
+            mail.attempts += 1;
+            Claimed { mail, lease: claimed.lease.clone() }
+        })
+        .collect())
+}
+
+fn held(c: &Claimed) -> Held<'_> {
+    Held { project_id: None, id: &c.mail.id, lease: &c.lease }
+}
+
+pub async fn mark_sent(svc: &Services, c: &Claimed) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE outbox SET status = 'sent', attempts = $1, sent_at = $2, error = NULL, lease_until = NULL \
+         WHERE id = $3 AND lease_until = $4",
+    )
+    .bind(c.mail.attempts)
+    .bind(time::to_db(time::now()))
+    .bind(&c.mail.id)
+    .bind(&c.lease)
+    .execute(svc.db.writer())
+    .await?
+    .rows_affected();
+    if done == 0 {
+        lease::stale(&JOBS, &c.mail.id);
+    }
     Ok(())
 }
 
-/// Records a failed attempt: `failed` when `permanent` or out of attempts, else pending again
-/// (claimed_at marks when the wait started).
-pub async fn mark_failed(svc: &Services, mail: &OutboxMail, error: &str, permanent: bool) -> Result<()> {
-    let status = if permanent || mail.attempts >= MAX_ATTEMPTS { "failed" } else { "pending" };
-    sqlx::query("UPDATE outbox SET status = $1, error = $2, claimed_at = $3 WHERE id = $4")
-        .bind(status)
-        .bind(error)
-        .bind(time::to_db(time::now()))
-        .bind(&mail.id)
-        .execute(svc.db.pool())
-        .await?;
+/// Records a failed attempt: `failed` when `permanent` or out of attempts, else due again after
+/// [`RETRY_AFTER`].
+pub async fn mark_failed(svc: &Services, c: &Claimed, error: &str, permanent: bool) -> Result<()> {
+    let last = permanent || c.mail.attempts >= MAX_ATTEMPTS;
+    let next_due = time::now() + chrono::Duration::from_std(RETRY_AFTER).expect("small duration");
+    let outcome = Settle {
+        status: if last { "failed" } else { "pending" },
+        attempts: Some(c.mail.attempts),
+        error: Some(error),
+        next_due: (!last).then(|| time::to_db(next_due)),
+    };
+    lease::settle(svc, &JOBS, held(c), outcome).await?;
     Ok(())
 }
 
@@ -116,5 +120,5 @@ pub async fn recent(svc: &Services, limit: i64) -> Result<Vec<OutboxMail>> {
         .bind(limit)
         .fetch_all(svc.db.pool())
         .await?;
-    Ok(rows.iter().map(|r| from_row(r).0).collect())
+    Ok(rows.iter().map(from_row).collect())
 }

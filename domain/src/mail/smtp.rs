@@ -1,6 +1,6 @@
 //! Sending over SMTP with lettre: `SMTP_URL` as `smtp://user:pass@host:port` (plain, or
 //! `?tls=required` for STARTTLS) or `smtps://…` (TLS from the start); `MAIL_FROM` is the sender.
-//! One connection per batch run, no pool: platform mail is rare.
+//! One connection per mail, no pool: platform mail is rare.
 
 use std::time::Duration;
 
@@ -34,7 +34,7 @@ impl Smtp {
     }
 
     /// Sends one mail; on failure answers the reason and whether retrying is pointless.
-    async fn deliver(&self, m: &OutboxMail) -> std::result::Result<(), (String, bool)> {
+    pub async fn deliver(&self, m: &OutboxMail) -> std::result::Result<(), (String, bool)> {
         let to = m.to_address.parse::<Mailbox>().map_err(|e| (format!("bad recipient: {e}"), true))?;
         let message = Message::builder()
             .from(self.from.clone())
@@ -47,20 +47,17 @@ impl Smtp {
     }
 }
 
-/// Sends what is due; answers how many were attempted.
-pub async fn send_due(svc: &Services, smtp: &Smtp) -> Result<usize> {
-    let due = outbox::claim_due(svc, 20).await?;
-    for m in &due {
-        match smtp.deliver(m).await {
-            Ok(()) => {
-                outbox::mark_sent(svc, &m.id).await?;
-                tracing::info!(mail.id = %m.id, "mail sent");
-            }
-            Err((error, permanent)) => {
-                tracing::warn!(mail.id = %m.id, attempt = m.attempts, permanent, error = %error, "mail not sent");
-                outbox::mark_failed(svc, m, &error, permanent).await?;
-            }
+/// Records what one attempt came to.
+pub async fn record(svc: &Services, c: &outbox::Claimed, outcome: &std::result::Result<(), (String, bool)>) -> Result<()> {
+    match outcome {
+        Ok(()) => {
+            outbox::mark_sent(svc, c).await?;
+            tracing::info!(mail.id = %c.mail.id, "mail sent");
+        }
+        Err((error, permanent)) => {
+            tracing::warn!(mail.id = %c.mail.id, attempt = c.mail.attempts, permanent, error = %error, "mail not sent");
+            outbox::mark_failed(svc, c, error, *permanent).await?;
         }
     }
-    Ok(due.len())
+    Ok(())
 }

@@ -4,6 +4,7 @@
 pub mod me;
 pub mod platform;
 pub mod pusher;
+pub mod pusher_jobs;
 
 use serde::Serialize;
 

@@ -17,14 +17,18 @@ use super::credentials::{self, ApnsCredentials};
 use super::signing::ServiceAccount;
 use super::Urgency;
 use crate::auth::Tenant;
-use crate::db::lease::{self, JobTable};
+use crate::db::lease::{self, Held, JobTable, Settle};
 use crate::error::Result;
 use crate::notifications::{NotificationRow, COLUMNS};
 use crate::services::Services;
 use crate::time;
 
-/// How long a claimed job stays with its worker; longer than its requests can take.
-const LEASE: Duration = Duration::from_secs(60);
+/// How long a claimed job stays with its worker: well past its requests' timeout
+/// (`PUSH_TIMEOUT_MS`; a job makes a token request and a push per service, the services side by
+/// side), so only a dead worker's lease runs out.
+fn lease_for(timeout: Duration) -> Duration {
+    timeout * 4 + Duration::from_secs(30)
+}
 
 /// Seconds before each retry of a job whose pushes failed for a passing reason (a 5xx, a 429,
 /// no answer); after the last, the job is failed.
@@ -48,6 +52,8 @@ pub struct Due {
     /// The service account and the user's FCM token, when both exist.
     pub fcm: Option<(ServiceAccount, String)>,
     pub apns: Option<(ApnsCredentials, String)>,
+    /// The claim's `lease_until`: the outcome is written only while it still holds (db/lease.rs).
+    pub lease: String,
 }
 
 /// A push service.
@@ -80,26 +86,38 @@ pub enum Outcome {
 }
 
 /// The push job table, for [`lease`].
-const JOBS: JobTable = JobTable { table: "push_jobs", due_column: "due_at", columns: "id, project_id" };
+const JOBS: JobTable = JobTable {
+    table: "push_jobs",
+    due_column: "due_at",
+    columns: "id, project_id",
+    per_project: true,
+    error_column: "last_error",
+    updated_at: true,
+};
 
-/// Claims up to `limit` due jobs of any project, oldest first, and prepares them; jobs with
-/// nothing to send are finished here as `skipped`.
+/// Claims up to `limit` due jobs, round-robin across projects and at most
+/// `PUSH_MAX_IN_FLIGHT_PER_PROJECT` in flight per project (db/lease.rs), and prepares them; jobs
+/// with nothing to send are finished here as `skipped`.
 pub async fn claim_due_across_projects(svc: &Services, limit: i64) -> Result<Vec<Due>> {
-    let claimed = lease::claim_due(svc, &JOBS, limit, LEASE).await?;
-    let mut due = Vec::with_capacity(claimed.len());
-    for row in claimed {
+    let jobs = &svc.settings.jobs;
+    let claimed = lease::claim_due(svc, &JOBS, limit, lease_for(jobs.push_timeout), jobs.push_max_in_flight_per_project).await?;
+    let mut due = Vec::with_capacity(claimed.rows.len());
+    for row in claimed.rows {
         let (id, project_id): (String, String) = (row.get("id"), row.get("project_id"));
         let t = Tenant::system_for_queued_work(&project_id);
-        match prepare(svc, &t, &id).await? {
+        match prepare(svc, &t, &id, &claimed.lease).await? {
             Ok(d) => due.push(d),
-            Err(reason) => lease::finish(svc, &JOBS, &t, &id, "skipped", None, Some(reason)).await?,
+            Err(reason) => {
+                let held = Held { project_id: Some(t.project_id()), id: &id, lease: &claimed.lease };
+                lease::finish(svc, &JOBS, held, "skipped", None, Some(reason)).await?;
+            }
         }
     }
     Ok(due)
 }
 
 /// The job's message and targets, or why nothing is sent.
-async fn prepare(svc: &Services, t: &Tenant, id: &str) -> Result<std::result::Result<Due, &'static str>> {
+async fn prepare(svc: &Services, t: &Tenant, id: &str, lease: &str) -> Result<std::result::Result<Due, &'static str>> {
     let job = sqlx::query("SELECT notification_id, user_id, attempts FROM push_jobs WHERE project_id = $1 AND id = $2")
         .bind(t.project_id())
         .bind(id)
@@ -165,6 +183,7 @@ async fn prepare(svc: &Services, t: &Tenant, id: &str) -> Result<std::result::Re
         data,
         fcm,
         apns,
+        lease: lease.to_string(),
     }))
 }
 
@@ -193,34 +212,32 @@ pub async fn record(svc: &Services, due: &Due, outcomes: &[(Provider, Outcome)])
             .join("; ")
     };
     let now = time::now();
+    let held = || Held { project_id: Some(t.project_id()), id: &due.id, lease: &due.lease };
     // One device that got it is enough: retrying would push it there again.
     if outcomes.iter().any(|(_, o)| *o == Outcome::Sent) {
         let partial = problem();
-        lease::finish(svc, &JOBS, &t, &due.id, "sent", Some(due.attempt), (!partial.is_empty()).then_some(partial.as_str())).await?;
-        return notification_attempt(svc, &t, &due.notification_id, None).await;
+        if lease::finish(svc, &JOBS, held(), "sent", Some(due.attempt), (!partial.is_empty()).then_some(partial.as_str())).await? {
+            notification_attempt(svc, &t, &due.notification_id, None).await?;
+        }
+        return Ok(());
     }
     let error = problem();
     let retry = outcomes.iter().any(|(_, o)| matches!(o, Outcome::Retry(_)));
     match RETRY_SCHEDULE.get(due.attempt as usize - 1).filter(|_| retry) {
         Some(&secs) => {
-            sqlx::query(
-                "UPDATE push_jobs SET attempts = $1, due_at = $2, lease_until = NULL, last_error = $3, updated_at = $4 \
-                 WHERE project_id = $5 AND id = $6",
-            )
-            .bind(due.attempt)
-            .bind(time::to_db(now + chrono::Duration::seconds(secs)))
-            .bind(&error)
-            .bind(time::to_db(now))
-            .bind(t.project_id())
-            .bind(&due.id)
-            .execute(svc.db.writer())
-            .await?;
-            notification_attempt(svc, &t, &due.notification_id, Some(&error)).await
+            let next_due = Some(time::to_db(now + chrono::Duration::seconds(secs)));
+            let again = Settle { status: "pending", attempts: Some(due.attempt), error: Some(&error), next_due };
+            if lease::settle(svc, &JOBS, held(), again).await? {
+                notification_attempt(svc, &t, &due.notification_id, Some(&error)).await?;
+            }
+            Ok(())
         }
         None => {
-            lease::finish(svc, &JOBS, &t, &due.id, "failed", Some(due.attempt), Some(&error)).await?;
-            notification_attempt(svc, &t, &due.notification_id, Some(&error)).await?;
-            maybe_failed(svc, &t, &due.notification_id, &error).await
+            if lease::finish(svc, &JOBS, held(), "failed", Some(due.attempt), Some(&error)).await? {
+                notification_attempt(svc, &t, &due.notification_id, Some(&error)).await?;
+                maybe_failed(svc, &t, &due.notification_id, &error).await?;
+            }
+            Ok(())
         }
     }
 }

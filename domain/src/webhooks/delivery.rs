@@ -15,14 +15,17 @@ use sqlx::Row;
 use super::{endpoint, DISABLE_AFTER};
 use crate::audit::{self, AuditEntry, RequestMeta};
 use crate::auth::Tenant;
-use crate::db::lease::{self, JobTable};
+use crate::db::lease::{self, Held, JobTable};
 use crate::db::sql;
 use crate::error::Result;
 use crate::services::Services;
 use crate::time::{self, Timestamp};
 
-/// How long a claimed message stays with its worker; longer than an attempt can take (15 s).
-const LEASE: Duration = Duration::from_secs(60);
+/// How long a claimed message stays with its worker: well past the attempt's timeout
+/// (`WEBHOOK_TIMEOUT_MS`), so only a dead worker's lease runs out.
+pub fn lease_for(timeout: Duration) -> Duration {
+    timeout * 2 + Duration::from_secs(30)
+}
 
 /// The longest `Retry-After` honoured; a longer one waits this long.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
@@ -40,6 +43,8 @@ pub struct Due {
     pub url: String,
     /// Current secret first, then the previous one during a rotation's overlap.
     pub secrets: Vec<String>,
+    /// The claim's `lease_until`: the outcome is written only while it still holds (db/lease.rs).
+    pub lease: String,
 }
 
 /// What one HTTP attempt came to.
@@ -65,18 +70,25 @@ const JOBS: JobTable = JobTable {
     table: "webhook_messages",
     due_column: "next_attempt_at",
     columns: "id, project_id, event_type, body, attempts",
+    per_project: true,
+    error_column: "last_error",
+    updated_at: true,
 };
 
-/// Claims up to `limit` due messages of any project, oldest due first. Each comes back with its
-/// endpoint's URL and secrets (read once per project); a message whose endpoint was removed or
-/// disabled is failed here.
+/// Claims up to `limit` due messages, round-robin across projects and at most
+/// `WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT` in flight per endpoint (db/lease.rs). Each comes back
+/// with its endpoint's URL and secrets (read once per project); a message whose endpoint was
+/// removed or disabled is failed here.
 pub async fn claim_due_across_projects(svc: &Services, limit: i64) -> Result<Vec<Due>> {
-    let claimed = lease::claim_due(svc, &JOBS, limit, LEASE).await?;
+    let jobs = &svc.settings.jobs;
+    let claimed =
+        lease::claim_due(svc, &JOBS, limit, lease_for(jobs.webhook_timeout), jobs.webhook_max_in_flight_per_endpoint).await?;
     let mut endpoints: HashMap<String, Option<(String, bool, Vec<String>)>> = HashMap::new();
-    let mut due = Vec::with_capacity(claimed.len());
-    for msg in claimed {
+    let mut due = Vec::with_capacity(claimed.rows.len());
+    for msg in claimed.rows {
         let (id, project_id): (String, String) = (msg.get("id"), msg.get("project_id"));
         let t = Tenant::system_for_queued_work(&project_id);
+        let held = Held { project_id: Some(t.project_id()), id: &id, lease: &claimed.lease };
         if !endpoints.contains_key(&project_id) {
             endpoints.insert(project_id.clone(), endpoint::signing_secrets(svc, &t).await?);
         }
@@ -89,10 +101,17 @@ pub async fn claim_due_across_projects(svc: &Services, limit: i64) -> Result<Vec
                 attempt: msg.get::<i64, _>("attempts") + 1,
                 url: url.clone(),
                 secrets: secrets.clone(),
+                lease: claimed.lease.clone(),
             }),
-            Some((_, true, _)) => lease::finish(svc, &JOBS, &t, &id, "failed", None, Some("the signing secret cannot be read")).await?,
-            Some((_, false, _)) => lease::finish(svc, &JOBS, &t, &id, "failed", None, Some("the webhook is disabled")).await?,
-            None => lease::finish(svc, &JOBS, &t, &id, "failed", None, Some("no webhook is configured")).await?,
+            Some((_, true, _)) => {
+                lease::finish(svc, &JOBS, held, "failed", None, Some("the signing secret cannot be read")).await?;
+            }
+            Some((_, false, _)) => {
+                lease::finish(svc, &JOBS, held, "failed", None, Some("the webhook is disabled")).await?;
+            }
+            None => {
+                lease::finish(svc, &JOBS, held, "failed", None, Some("no webhook is configured")).await?;
+            }
         }
     }
     Ok(due)
@@ -119,7 +138,47 @@ async fn record_delivered(svc: &Services, delivered: &[&(Due, Attempt)]) -> Resu
     }
     let now = time::to_db(time::now());
     let mut tx = svc.db.writer().begin().await?;
-    for chunk in delivered.chunks(LOG_ROWS_PER_INSERT) {
+    // The messages first, each only while its claim's lease holds; the log rows then for
+    // those whose lease held (a late outcome is not recorded over a newer attempt).
+    let mut groups: HashMap<(&str, &str), Vec<&str>> = HashMap::new();
+    for (due, _) in delivered.iter().map(|d| (&d.0, &d.1)) {
+        groups.entry((due.project_id.as_str(), due.lease.as_str())).or_default().push(due.id.as_str());
+    }
+    let mut held: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut projects: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+    for ((project_id, lease), ids) in groups {
+        let t = Tenant::system_for_queued_work(project_id);
+        for chunk in ids.chunks(500) {
+            let statement = sql::positional(
+                svc.db.backend(),
+                &format!(
+                    "UPDATE webhook_messages SET status = 'delivered', attempts = attempts + 1, lease_until = NULL, \
+                     last_error = NULL, updated_at = $1 WHERE project_id = $2 AND lease_until = $3 AND id IN ({}) RETURNING id",
+                    sql::list_placeholders(chunk.len(), 3)
+                ),
+            );
+            let mut q = sqlx::query_scalar::<_, String>(&statement).bind(&now).bind(t.project_id()).bind(lease);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            let done = q.fetch_all(&mut *tx).await?;
+            if !done.is_empty() {
+                projects.insert(project_id);
+            }
+            held.extend(done);
+        }
+    }
+    for project_id in projects {
+        sqlx::query("UPDATE webhook_endpoints SET failing_since = NULL WHERE project_id = $1 AND failing_since IS NOT NULL")
+            .bind(project_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let logged: Vec<&(Due, Attempt)> = delivered.iter().copied().filter(|d| held.contains(&d.0.id)).collect();
+    for d in delivered.iter().filter(|d| !held.contains(&d.0.id)) {
+        lease::stale(&JOBS, &d.0.id);
+    }
+    for chunk in logged.chunks(LOG_ROWS_PER_INSERT) {
         let statement = sql::positional(
             svc.db.backend(),
             &format!("INSERT INTO webhook_logs ({LOG_COLUMNS}) VALUES {}", sql::row_placeholders(chunk.len(), 13, 0)),
@@ -129,32 +188,6 @@ async fn record_delivered(svc: &Services, delivered: &[&(Due, Attempt)]) -> Resu
             q = bind_log(q, due, a, &now);
         }
         q.execute(&mut *tx).await?;
-    }
-    let mut by_project: HashMap<&str, Vec<&str>> = HashMap::new();
-    for (due, _) in delivered.iter().map(|d| (&d.0, &d.1)) {
-        by_project.entry(due.project_id.as_str()).or_default().push(due.id.as_str());
-    }
-    for (project_id, ids) in by_project {
-        let t = Tenant::system_for_queued_work(project_id);
-        sqlx::query("UPDATE webhook_endpoints SET failing_since = NULL WHERE project_id = $1 AND failing_since IS NOT NULL")
-            .bind(t.project_id())
-            .execute(&mut *tx)
-            .await?;
-        for chunk in ids.chunks(500) {
-            let statement = sql::positional(
-                svc.db.backend(),
-                &format!(
-                    "UPDATE webhook_messages SET status = 'delivered', attempts = attempts + 1, lease_until = NULL, \
-                     last_error = NULL, updated_at = $1 WHERE project_id = $2 AND id IN ({})",
-                    sql::list_placeholders(chunk.len(), 2)
-                ),
-            );
-            let mut q = sqlx::query(&statement).bind(&now).bind(t.project_id());
-            for id in chunk {
-                q = q.bind(*id);
-            }
-            q.execute(&mut *tx).await?;
-        }
     }
     tx.commit().await?;
     Ok(())
@@ -186,7 +219,8 @@ fn bind_log<'q>(
 }
 
 /// Records an attempt (a WebhookLog row) and, in the same commit, finishes the message or
-/// schedules its next try; so a log row is never seen without its message's new state.
+/// schedules its next try; so a log row is never seen without its message's new state. Written
+/// only while the claim's lease holds: a late outcome changes nothing (db/lease.rs).
 pub async fn record(svc: &Services, due: &Due, a: &Attempt) -> Result<()> {
     let t = Tenant::system_for_queued_work(&due.project_id);
     let now = time::now();
@@ -204,17 +238,9 @@ pub async fn record(svc: &Services, due: &Due, a: &Attempt) -> Result<()> {
     };
     let now_s = time::to_db(now);
     let mut tx = svc.db.writer().begin().await?;
-    let sql = format!("INSERT INTO webhook_logs ({LOG_COLUMNS}) VALUES {}", sql::row_placeholders(1, 13, 0));
-    bind_log(sqlx::query(&sql), due, a, &now_s).execute(&mut *tx).await?;
-    if success {
-        sqlx::query("UPDATE webhook_endpoints SET failing_since = NULL WHERE project_id = $1 AND failing_since IS NOT NULL")
-            .bind(t.project_id())
-            .execute(&mut *tx)
-            .await?;
-    }
-    sqlx::query(
+    let held = sqlx::query(
         "UPDATE webhook_messages SET status = $1, attempts = $2, next_attempt_at = COALESCE($3, next_attempt_at), \
-         lease_until = NULL, last_error = $4, updated_at = $5 WHERE project_id = $6 AND id = $7",
+         lease_until = NULL, last_error = $4, updated_at = $5 WHERE project_id = $6 AND id = $7 AND lease_until = $8",
     )
     .bind(status)
     .bind(due.attempt)
@@ -223,8 +249,22 @@ pub async fn record(svc: &Services, due: &Due, a: &Attempt) -> Result<()> {
     .bind(&now_s)
     .bind(t.project_id())
     .bind(&due.id)
+    .bind(&due.lease)
     .execute(&mut *tx)
-    .await?;
+    .await?
+    .rows_affected();
+    if held == 0 {
+        lease::stale(&JOBS, &due.id);
+        return Ok(()); // the transaction rolls back unused
+    }
+    let sql = format!("INSERT INTO webhook_logs ({LOG_COLUMNS}) VALUES {}", sql::row_placeholders(1, 13, 0));
+    bind_log(sqlx::query(&sql), due, a, &now_s).execute(&mut *tx).await?;
+    if success {
+        sqlx::query("UPDATE webhook_endpoints SET failing_since = NULL WHERE project_id = $1 AND failing_since IS NOT NULL")
+            .bind(t.project_id())
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await?;
     if success {
         return Ok(());

@@ -63,7 +63,9 @@ pub async fn list(svc: &Services, t: &Tenant, page: PageRequest) -> Result<Page<
 }
 
 /// Queues a new attempt, now, of the message a log row belongs to (under the same
-/// `webhook-id`). Answers the message id.
+/// `webhook-id`). Answers the message id. While an attempt of the message is in flight (its
+/// lease holds) the redelivery is refused with a conflict, so two attempts never run side by
+/// side; once that attempt is recorded it may be asked for again (docs/JOBS.md).
 pub async fn redeliver(svc: &Services, t: &Tenant, log_id: &str, meta: &crate::audit::RequestMeta) -> Result<String> {
     t.require_admin()?;
     let log_id = validate::id(log_id)?;
@@ -75,15 +77,21 @@ pub async fn redeliver(svc: &Services, t: &Tenant, log_id: &str, meta: &crate::a
         .ok_or(Error::NotFound)?
         .get("message_id");
     let now = time::to_db(time::now());
-    sqlx::query(
+    let queued = sqlx::query(
         "UPDATE webhook_messages SET status = 'pending', next_attempt_at = $1, updated_at = $1 \
-         WHERE project_id = $2 AND id = $3",
+         WHERE project_id = $2 AND id = $3 AND (lease_until IS NULL OR lease_until < $1)",
     )
     .bind(&now)
     .bind(t.project_id())
     .bind(&message_id)
     .execute(svc.db.pool())
-    .await?;
+    .await?
+    .rows_affected();
+    if queued == 0 {
+        return Err(Error::Conflict(
+            "an attempt of this message is in flight; redeliver it once that attempt shows in the logs".into(),
+        ));
+    }
     crate::audit::record(
         svc,
         crate::audit::AuditEntry::tenant(t, "webhook.redeliver", "webhook_message", Some(&message_id), meta),

@@ -1,7 +1,9 @@
 //! The notification worker: takes accepted events off the queue (in-process, or Redis Streams
 //! with a consumer group), runs the rule engine over them in batches, and publishes each new
-//! notification to its recipients' channels. Beside it runs the webhook delivery worker.
+//! notification to its recipients' channels. Beside it run the job workers ([`jobs`]): webhook
+//! delivery, mobile push, own-Pusher triggers and platform mail.
 
+pub mod jobs;
 mod memory;
 mod mail;
 mod publish;
@@ -20,10 +22,11 @@ use crate::realtime::Hub;
 /// The most events one engine commit takes.
 const BATCH: usize = 256;
 
-/// Starts the worker for the configured queue, the webhook delivery worker and the mail sender.
+/// Starts the worker for the configured queue and the job workers.
 pub fn spawn(svc: Arc<Services>, hub: Arc<Hub>) {
-    tokio::spawn(webhooks::run(svc.clone()));
-    tokio::spawn(push::run(svc.clone()));
+    tokio::spawn(jobs::run(svc.clone(), webhooks::Webhooks::new(&svc)));
+    tokio::spawn(jobs::run(svc.clone(), push::Push::new(&svc)));
+    tokio::spawn(jobs::run(svc.clone(), pusher::OwnPusher::new(&svc)));
     tokio::spawn(mail::run(svc.clone()));
     match svc.queue.clone() {
         EventQueue::Memory(q) => {

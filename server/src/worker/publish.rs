@@ -2,11 +2,12 @@
 //! first one's bookkeeping:
 //!
 //! 1. [`Publisher::publish`], on the worker's own path: one `notification` event on
-//!    `private-user-{id}` per recipient (projects with their own Pusher app are triggered there
-//!    instead, see [`super::pusher`]). The worker goes on to its next batch right after.
-//! 2. The follow-up task, in batch order: waits for the own-Pusher triggers, schedules the
-//!    mobile-push fallback, records what was sent (one write) and queues `notification.delivered`
-//!    webhooks for those that reached a live socket.
+//!    `private-user-{id}` per recipient (projects with their own Pusher app get a trigger job
+//!    instead, worked off beside the engine, see [`super::pusher`]). The worker goes on to its
+//!    next batch right after.
+//! 2. The follow-up task, in batch order: schedules the mobile-push fallback, records what was
+//!    sent (one write) and queues `notification.delivered` webhooks for those that reached a
+//!    live socket.
 //!
 //! The follow-up queue is bounded, so a slow database holds the worker back rather than letting
 //! memory grow.
@@ -28,7 +29,6 @@ struct FollowUp {
     deliveries: Vec<Delivery>,
     /// For each delivery, the recipients who had a live subscription.
     live: Vec<Vec<String>>,
-    own_pusher: super::pusher::InFlight,
 }
 
 pub struct Publisher {
@@ -49,7 +49,7 @@ impl Publisher {
         if deliveries.is_empty() {
             return;
         }
-        let own_pusher = super::pusher::start(svc, &mut deliveries).await;
+        super::pusher::hand_off(svc, &mut deliveries).await;
         let mut live = Vec::with_capacity(deliveries.len());
         for d in &deliveries {
             let n = &d.notification;
@@ -64,7 +64,7 @@ impl Publisher {
             }
             live.push(reached);
         }
-        if self.follow_ups.send(FollowUp { deliveries, live, own_pusher }).await.is_err() {
+        if self.follow_ups.send(FollowUp { deliveries, live }).await.is_err() {
             tracing::error!("the publish follow-up task stopped; published notifications are not recorded");
         }
     }
@@ -77,22 +77,15 @@ async fn follow_up(svc: Arc<Services>, mut rx: mpsc::Receiver<FollowUp>) {
 }
 
 async fn record(svc: &Services, f: FollowUp) {
-    let own = f.own_pusher.finish().await;
-    let mut published: Vec<(String, bool)> = Vec::with_capacity(f.deliveries.len() + own.published.len());
-    let mut presence: Vec<(&Notification, Vec<String>)> = Vec::with_capacity(f.deliveries.len() + own.reached.len());
+    let mut published: Vec<(String, bool)> = Vec::with_capacity(f.deliveries.len());
+    let mut presence: Vec<(&Notification, Vec<String>)> = Vec::with_capacity(f.deliveries.len());
     for (d, live) in f.deliveries.iter().zip(f.live) {
         published.push((d.notification.id.clone(), !live.is_empty()));
         presence.push((&d.notification, live));
     }
-    published.extend(own.published);
-    // Accepted by the project's own Pusher app: reported as reaching every recipient.
-    presence.extend(own.reached.iter().map(|n| (n, n.recipients.clone())));
     // The mobile-push fallback: recipients without a live socket get a push now, connected ones
     // once their acknowledgement is overdue (see domain::push::schedule).
     domain::push::schedule::after_publish(svc, &presence).await;
-    if let Err(e) = engine::mark_publish_failed(svc, &own.failed).await {
-        tracing::warn!(error = %e, count = own.failed.len(), "could not record failed publishes");
-    }
     if let Err(e) = engine::mark_published(svc, &published).await {
         tracing::warn!(error = %e, count = published.len(), "could not record published notifications");
         return;

@@ -101,6 +101,7 @@ impl TestApp {
                 exe: Some(std::env::var("TEST_SANDBOX_EXE").unwrap_or_else(|_| env!("CARGO_BIN_EXE_server").into()).into()),
                 ..Default::default()
             },
+            jobs: domain::config::JobSettings::default(),
         };
         tweak(&mut settings);
         let svc = Services::start(settings).await.expect("services start");

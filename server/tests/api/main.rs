@@ -8,6 +8,7 @@ mod engine;
 mod errors;
 mod events;
 mod helpers;
+mod isolation;
 mod mail;
 mod platform;
 mod poison;

@@ -14,7 +14,7 @@ use crate::helpers::{Auth, TestApp, TestProject};
 use crate::realtime::support::{connect, credentials, next, subscribe, Creds};
 
 /// A finance user of `p`; answers their id.
-async fn finance_user(app: &TestApp, p: &TestProject, name: &str) -> String {
+pub async fn finance_user(app: &TestApp, p: &TestProject, name: &str) -> String {
     let r = app
         .request(
             Method::POST,
@@ -27,7 +27,7 @@ async fn finance_user(app: &TestApp, p: &TestProject, name: &str) -> String {
     r.body["id"].as_str().unwrap().to_string()
 }
 
-fn config(c: &Creds, secret: &str) -> Value {
+pub fn config(c: &Creds, secret: &str) -> Value {
     json!({"appId": c.app_id, "key": c.key, "secret": secret, "cluster": "mt1", "host": "127.0.0.1", "port": c.port, "useTLS": false})
 }
 

@@ -18,16 +18,16 @@ use crate::helpers::{Auth, TestApp, TestProject};
 use crate::realtime::support::{channel_auth, connect, next, subscribe, Ws};
 
 /// One request the receiver got.
-struct Received {
+pub struct Received {
     headers: HeaderMap,
     body: String,
 }
 
 impl Received {
-    fn header(&self, name: &str) -> &str {
+    pub fn header(&self, name: &str) -> &str {
         self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
     }
-    fn json(&self) -> Value {
+    pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).expect("the body is JSON")
     }
     /// The Standard Webhooks check: some `v1,` signature is the HMAC of `id.timestamp.body`
@@ -42,13 +42,13 @@ impl Received {
 }
 
 /// A receiver on 127.0.0.1 answering the given statuses in turn, then 200.
-struct Receiver {
-    url: String,
-    rx: mpsc::UnboundedReceiver<Received>,
+pub struct Receiver {
+    pub url: String,
+    pub rx: mpsc::UnboundedReceiver<Received>,
 }
 
 impl Receiver {
-    async fn start(statuses: &[u16]) -> Receiver {
+    pub async fn start(statuses: &[u16]) -> Receiver {
         let (tx, rx) = mpsc::unbounded_channel();
         let plan = Arc::new(Mutex::new(statuses.iter().copied().collect::<VecDeque<u16>>()));
         let app = axum::Router::new().route(
@@ -68,7 +68,7 @@ impl Receiver {
         Receiver { url, rx }
     }
 
-    async fn next(&mut self, within: Duration) -> Received {
+    pub async fn next(&mut self, within: Duration) -> Received {
         tokio::time::timeout(within, self.rx.recv()).await.expect("a webhook in time").expect("receiver open")
     }
 
@@ -89,7 +89,7 @@ async fn private_app() -> TestApp {
 }
 
 /// Saves the webhook; answers the secret shown once.
-async fn configure(app: &TestApp, p: &TestProject, url: &str) -> String {
+pub async fn configure(app: &TestApp, p: &TestProject, url: &str) -> String {
     let r = app.put("/api/v1/projects/me/webhook", Some(&p.admin_token), json!({"url": url})).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let secret = r.body["secret"].as_str().expect("the first save shows the secret").to_string();
@@ -97,7 +97,7 @@ async fn configure(app: &TestApp, p: &TestProject, url: &str) -> String {
     secret
 }
 
-async fn logs(app: &TestApp, p: &TestProject) -> Vec<Value> {
+pub async fn logs(app: &TestApp, p: &TestProject) -> Vec<Value> {
     let r = app.get("/api/v1/projects/me/webhook/logs", Some(&p.admin_token)).await;
     assert_eq!(r.status, 200, "{}", r.body);
     r.body["data"].as_array().unwrap().clone()
@@ -116,7 +116,7 @@ async fn logs_until(app: &TestApp, p: &TestProject, n: usize) -> Vec<Value> {
 }
 
 /// A user holding `finance`, listening on their private channel; answers (id, token, socket).
-async fn listening_user(app: &TestApp, p: &TestProject) -> (String, String, Ws) {
+pub async fn listening_user(app: &TestApp, p: &TestProject) -> (String, String, Ws) {
     let r = app
         .request(
             Method::POST,

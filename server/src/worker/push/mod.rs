@@ -1,17 +1,19 @@
-//! The push worker: claims due push jobs from the database (any process may; a lease keeps two
-//! from sending the same attempt), pushes each to the recipient's devices over FCM ([`fcm`])
-//! and APNs ([`apns`]), and records the outcomes, which schedules retries and drops dead
-//! tokens. Jobs are rows, so a restart loses none.
+//! The push worker, a job kind of [`super::jobs`]: claims due push jobs from the database
+//! (round-robin across projects, at most `PUSH_MAX_IN_FLIGHT_PER_PROJECT` in flight per
+//! project), pushes each to the recipient's devices over FCM ([`fcm`]) and APNs ([`apns`]), and
+//! records the outcomes, which schedules retries and drops dead tokens. Jobs are rows, so a
+//! restart loses none.
 
 mod apns;
 mod fcm;
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use domain::error::Result;
 use domain::push::delivery::{self, Due, Outcome, Provider};
 use domain::Services;
-use tokio::task::JoinSet;
+
+use super::jobs::JobKind;
 
 /// At most this many jobs in flight per process.
 const MAX_IN_FLIGHT: usize = 32;
@@ -20,58 +22,60 @@ const MAX_IN_FLIGHT: usize = 32;
 /// nothing rang.
 const POLL: Duration = Duration::from_millis(500);
 
-/// A push request's limit.
-const TIMEOUT: Duration = Duration::from_secs(15);
-
-struct Senders {
+pub struct Push {
     fcm: fcm::Fcm,
     apns: apns::Apns,
 }
 
-pub async fn run(svc: Arc<Services>) {
-    let senders = Arc::new(Senders {
-        fcm: fcm::Fcm::new(client(false), &svc.settings.fcm_base_url, &svc.settings.fcm_token_url),
-        apns: apns::Apns::new(client(true), svc.settings.apns_base_url.clone()),
-    });
-    let mut in_flight = JoinSet::new();
-    loop {
-        while in_flight.try_join_next().is_some() {}
-        if svc.db.pool().is_closed() {
-            return; // the process is shutting down (or a test stopped this node)
-        }
-        let room = MAX_IN_FLIGHT - in_flight.len();
-        let mut claimed = 0;
-        if room > 0 {
-            match delivery::claim_due_across_projects(&svc, room as i64).await {
-                Ok(due) => {
-                    claimed = due.len();
-                    for d in due {
-                        let (svc, senders) = (svc.clone(), senders.clone());
-                        in_flight.spawn(async move {
-                            let outcomes = push(&senders, &d).await;
-                            if let Err(e) = delivery::record(&svc, &d, &outcomes).await {
-                                // The lease runs out and the job is tried again.
-                                tracing::error!(error = %e, push.id = %d.id, project.id = %d.project_id, "could not record a push");
-                            }
-                        });
-                    }
-                }
-                Err(e) if !svc.db.pool().is_closed() => tracing::warn!(error = %e, "could not claim due pushes"),
-                Err(_) => return,
-            }
-        }
-        if room > 0 && claimed == room {
-            continue; // more may be due right now
-        }
-        tokio::select! {
-            _ = delivery::wait_for_work(&svc, POLL) => {}
-            Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+impl Push {
+    pub fn new(svc: &Services) -> Self {
+        let timeout = svc.settings.jobs.push_timeout;
+        Push {
+            fcm: fcm::Fcm::new(client(false, timeout), &svc.settings.fcm_base_url, &svc.settings.fcm_token_url),
+            apns: apns::Apns::new(client(true, timeout), svc.settings.apns_base_url.clone()),
         }
     }
 }
 
+impl JobKind for Push {
+    type Due = Due;
+    type Outcome = Vec<(Provider, Outcome)>;
+    const NAME: &'static str = "push";
+
+    fn max_in_flight(&self) -> usize {
+        MAX_IN_FLIGHT
+    }
+
+    fn poll(&self) -> Duration {
+        POLL
+    }
+
+    async fn claim(&self, svc: &Services, limit: i64) -> Result<Vec<Due>> {
+        delivery::claim_due_across_projects(svc, limit).await
+    }
+
+    async fn attempt(&self, due: &Due) -> Vec<(Provider, Outcome)> {
+        push(self, due).await
+    }
+
+    /// Each job on its own: one that cannot be recorded keeps its lease and is tried again once
+    /// it runs out; the others are recorded still.
+    async fn record(&self, svc: &Services, done: &[(Due, Vec<(Provider, Outcome)>)]) -> Result<()> {
+        for (d, outcomes) in done {
+            if let Err(e) = delivery::record(svc, d, outcomes).await {
+                tracing::error!(error = %e, push.id = %d.id, project.id = %d.project_id, "could not record a push");
+            }
+        }
+        Ok(())
+    }
+
+    async fn wait_for_work(&self, svc: &Services, at_most: Duration) {
+        delivery::wait_for_work(svc, at_most).await
+    }
+}
+
 /// Sends to every device the job has a token for, side by side.
-async fn push(s: &Senders, d: &Due) -> Vec<(Provider, Outcome)> {
+async fn push(s: &Push, d: &Due) -> Vec<(Provider, Outcome)> {
     let fcm = async {
         match &d.fcm {
             Some((sa, token)) => Some((Provider::Fcm, s.fcm.send(d, sa, token).await)),
@@ -97,10 +101,10 @@ async fn push(s: &Senders, d: &Due) -> Vec<(Provider, Outcome)> {
 }
 
 /// rustls, no redirects, no proxy from the environment; the APNs one speaks only HTTP/2.
-fn client(http2_only: bool) -> reqwest::Client {
+fn client(http2_only: bool, timeout: Duration) -> reqwest::Client {
     let b = reqwest::Client::builder()
-        .timeout(TIMEOUT)
-        .connect_timeout(Duration::from_secs(10))
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .user_agent(concat!("notify-push/", env!("CARGO_PKG_VERSION")));
@@ -115,7 +119,7 @@ fn unix_now() -> i64 {
 /// The error and its innermost cause.
 fn describe(e: &reqwest::Error) -> String {
     if e.is_timeout() {
-        return format!("timed out after {} s", TIMEOUT.as_secs());
+        return "timed out (PUSH_TIMEOUT_MS)".to_string();
     }
     let mut cause = None;
     let mut source = std::error::Error::source(e);

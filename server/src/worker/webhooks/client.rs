@@ -1,4 +1,5 @@
-//! The HTTP client webhooks go out on: rustls, a 15 s timeout, no redirects (a 3xx is a
+//! The HTTP client webhooks go out on: rustls, the configured timeout (`WEBHOOK_TIMEOUT_MS`;
+//! own-Pusher triggers use it with `PUSHER_TIMEOUT_MS`), no redirects (a 3xx is a
 //! failure), no proxy from the environment, and a resolver that drops every forbidden address
 //! (guard::forbidden_ip), so a public name that resolves inward is refused at connect time.
 //! IP-literal hosts never reach a resolver; `send` checks those before each attempt.
@@ -10,12 +11,10 @@ use std::time::Duration;
 use domain::webhooks::guard::forbidden_ip;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-pub const TIMEOUT: Duration = Duration::from_secs(15);
-
-pub fn build(allow_private: bool) -> reqwest::Client {
+pub fn build(allow_private: bool, timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
-        .timeout(TIMEOUT)
-        .connect_timeout(Duration::from_secs(10))
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .user_agent(concat!("notify-webhooks/", env!("CARGO_PKG_VERSION")))

@@ -1,82 +1,69 @@
-//! The webhook delivery worker: claims due messages from the database (any process may; a lease
-//! keeps two from sending the same attempt), sends each as a signed POST ([`send`]) over the
-//! guarded client ([`client`]), and records the outcome, which schedules the retry. Messages are
-//! rows, so a restart loses none; at worst an attempt cut off by a crash is sent again once its
-//! lease runs out, under the same `webhook-id`.
+//! The webhook delivery worker, a job kind of [`super::jobs`]: claims due messages from the
+//! database (round-robin across projects, at most `WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT` in flight
+//! per endpoint), sends each as a signed POST ([`send`]) over the guarded client ([`client`]),
+//! and records the outcome, which schedules the retry. Messages are rows, so a restart loses
+//! none; at worst an attempt cut off by a crash is sent again once its lease runs out, under the
+//! same `webhook-id`.
 
 pub(crate) mod client;
 mod send;
 
-use std::sync::Arc;
 use std::time::Duration;
 
+use domain::error::Result;
 use domain::webhooks::delivery::{self, Attempt, Due};
 use domain::Services;
-use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 
-/// At most this many attempts in flight per process; a slow endpoint holds one slot for at most
-/// the client's timeout.
+use super::jobs::JobKind;
+
+/// At most this many attempts in flight per process; a slow endpoint holds at most its cap of
+/// them, each for at most the timeout.
 const MAX_IN_FLIGHT: usize = 128;
-
-/// A claim is one write, so the worker claims again only once this many slots are free (or
-/// nothing is in flight), rather than one message per finished attempt.
-const CLAIM_WHEN_FREE: usize = MAX_IN_FLIGHT / 2;
 
 /// How often the database is asked for due retries when nothing rang.
 const POLL: Duration = Duration::from_secs(1);
 
-/// The most attempts one recording commit takes.
-const RECORD_BATCH: usize = 1024;
+pub struct Webhooks {
+    client: reqwest::Client,
+    allow_private: bool,
+    timeout: Duration,
+}
 
-pub async fn run(svc: Arc<Services>) {
-    let client = client::build(svc.settings.webhook_allow_private_targets);
-    let (done, outcomes) = mpsc::unbounded_channel();
-    tokio::spawn(record(svc.clone(), outcomes));
-    let mut in_flight = JoinSet::new();
-    loop {
-        while in_flight.try_join_next().is_some() {}
-        if svc.db.pool().is_closed() {
-            return; // the process is shutting down (or a test stopped this node)
-        }
-        let room = MAX_IN_FLIGHT - in_flight.len();
-        let mut claimed = 0;
-        if room >= CLAIM_WHEN_FREE || in_flight.is_empty() {
-            match delivery::claim_due_across_projects(&svc, room as i64).await {
-                Ok(due) => {
-                    claimed = due.len();
-                    for d in due {
-                        let (client, done) = (client.clone(), done.clone());
-                        let allow_private = svc.settings.webhook_allow_private_targets;
-                        in_flight.spawn(async move {
-                            let attempt = send::attempt(&client, &d, allow_private).await;
-                            let _ = done.send((d, attempt));
-                        });
-                    }
-                }
-                Err(e) if !svc.db.pool().is_closed() => tracing::warn!(error = %e, "could not claim due webhooks"),
-                Err(_) => return,
-            }
-            if claimed == room {
-                continue; // more may be due right now
-            }
-        }
-        tokio::select! {
-            _ = delivery::wait_for_work(&svc, POLL) => {}
-            Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
-        }
+impl Webhooks {
+    pub fn new(svc: &Services) -> Self {
+        let allow_private = svc.settings.webhook_allow_private_targets;
+        let timeout = svc.settings.jobs.webhook_timeout;
+        Webhooks { client: client::build(allow_private, timeout), allow_private, timeout }
     }
 }
 
-/// Records finished attempts, as many per commit as have finished meanwhile. An attempt whose
-/// record fails keeps its lease until it runs out; the message is then sent again under the
-/// same `webhook-id`.
-async fn record(svc: Arc<Services>, mut outcomes: mpsc::UnboundedReceiver<(Due, Attempt)>) {
-    let mut batch = Vec::new();
-    while outcomes.recv_many(&mut batch, RECORD_BATCH).await > 0 {
-        if let Err(e) = delivery::record_all(&svc, &batch).await {
-            tracing::error!(error = %e, count = batch.len(), "could not record webhook attempts");
-        }
-        batch.clear();
+impl JobKind for Webhooks {
+    type Due = Due;
+    type Outcome = Attempt;
+    const NAME: &'static str = "webhooks";
+
+    fn max_in_flight(&self) -> usize {
+        MAX_IN_FLIGHT
+    }
+
+    fn poll(&self) -> Duration {
+        POLL
+    }
+
+    async fn claim(&self, svc: &Services, limit: i64) -> Result<Vec<Due>> {
+        delivery::claim_due_across_projects(svc, limit).await
+    }
+
+    async fn attempt(&self, due: &Due) -> Attempt {
+        send::attempt(&self.client, due, self.allow_private, self.timeout).await
+    }
+
+    /// The successes share one commit, each failure schedules its retry (see `record_all`).
+    async fn record(&self, svc: &Services, done: &[(Due, Attempt)]) -> Result<()> {
+        delivery::record_all(svc, done).await
+    }
+
+    async fn wait_for_work(&self, svc: &Services, at_most: Duration) {
+        delivery::wait_for_work(svc, at_most).await
     }
 }

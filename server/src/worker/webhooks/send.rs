@@ -9,9 +9,9 @@ use reqwest::header::{HeaderMap, CONTENT_TYPE, RETRY_AFTER};
 /// How much of a response body the log keeps.
 const BODY_LIMIT: usize = 2048;
 
-pub async fn attempt(client: &reqwest::Client, due: &Due, allow_private: bool) -> Attempt {
+pub async fn attempt(client: &reqwest::Client, due: &Due, allow_private: bool, timeout: Duration) -> Attempt {
     let started = Instant::now();
-    let mut out = send(client, due, allow_private).await;
+    let mut out = send(client, due, allow_private, timeout).await;
     out.duration_ms = started.elapsed().as_millis() as i64;
     if out.success() {
         tracing::debug!(webhook.id = %due.id, project.id = %due.project_id, attempt = due.attempt, "webhook delivered");
@@ -22,7 +22,7 @@ pub async fn attempt(client: &reqwest::Client, due: &Due, allow_private: bool) -
     out
 }
 
-async fn send(client: &reqwest::Client, due: &Due, allow_private: bool) -> Attempt {
+async fn send(client: &reqwest::Client, due: &Due, allow_private: bool, timeout: Duration) -> Attempt {
     // Hosts are checked again at each attempt: IP literals never reach the guarded resolver.
     if let Err(problem) = guard::check_url(&due.url, allow_private) {
         return Attempt { error: Some(format!("refused: the URL {problem}")), ..Default::default() };
@@ -42,7 +42,7 @@ async fn send(client: &reqwest::Client, due: &Due, allow_private: bool) -> Attem
         .await;
     let mut resp = match res {
         Ok(r) => r,
-        Err(e) => return Attempt { error: Some(describe(&e)), ..Default::default() },
+        Err(e) => return Attempt { error: Some(describe(&e, timeout)), ..Default::default() },
     };
     let status = resp.status();
     let retry_after = retry_after(resp.headers());
@@ -53,7 +53,7 @@ async fn send(client: &reqwest::Client, due: &Due, allow_private: bool) -> Attem
             Ok(Some(chunk)) => body.extend_from_slice(&chunk),
             Ok(None) => break,
             Err(e) => {
-                error = Some(format!("reading the answer: {}", describe(&e)));
+                error = Some(format!("reading the answer: {}", describe(&e, timeout)));
                 break;
             }
         }
@@ -77,9 +77,9 @@ fn retry_after(h: &HeaderMap) -> Option<Duration> {
 }
 
 /// The error and its causes, without the URL (it is in the log row already).
-fn describe(e: &reqwest::Error) -> String {
+fn describe(e: &reqwest::Error, timeout: Duration) -> String {
     if e.is_timeout() {
-        return format!("timed out after {} s", super::client::TIMEOUT.as_secs());
+        return format!("timed out after {} ms", timeout.as_millis());
     }
     let mut parts = vec![];
     let mut source = std::error::Error::source(e);
