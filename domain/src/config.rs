@@ -41,6 +41,8 @@ pub struct Settings {
     /// APNs' API root (`APNS_BASE_URL`); unset means Apple's production or sandbox host, as
     /// each project's credentials say.
     pub apns_base_url: Option<String>,
+    /// Authentication and abuse limits (see `auth::settings`).
+    pub auth: crate::auth::settings::AuthSettings,
 }
 
 impl Settings {
@@ -57,6 +59,7 @@ impl Settings {
             Some(s) => s,
             None => load_or_create_secret(&data_dir)?,
         };
+        crate::crypto::check_app_secret(&app_secret)?;
         let bootstrap_admin = match (
             std::env::var("PLATFORM_ADMIN_EMAIL").ok().filter(|s| !s.is_empty()),
             std::env::var("PLATFORM_ADMIN_PASSWORD").ok().filter(|s| !s.is_empty()),
@@ -91,6 +94,7 @@ impl Settings {
             fcm_base_url: env_or("FCM_BASE_URL", crate::push::FCM_BASE_URL),
             fcm_token_url: env_or("FCM_TOKEN_URL", crate::push::FCM_TOKEN_URL),
             apns_base_url: std::env::var("APNS_BASE_URL").ok().map(|s| s.trim().trim_end_matches('/').to_string()).filter(|s| !s.is_empty()),
+            auth: crate::auth::settings::AuthSettings::from_env()?,
         })
     }
 }

@@ -95,6 +95,8 @@ impl TestApp {
             fcm_base_url: "http://127.0.0.1:9".into(),
             fcm_token_url: "http://127.0.0.1:9/token".into(),
             apns_base_url: Some("http://127.0.0.1:9".into()),
+            // Test stand-ins listen on random local ports.
+            auth: domain::auth::settings::AuthSettings { webhook_allow_any_port: true, ..Default::default() },
         };
         tweak(&mut settings);
         let svc = Services::start(settings).await.expect("services start");

@@ -2,6 +2,7 @@
 //! TEST_DATABASE_URL (and TEST_REDIS_URL) are set.
 
 mod api_keys;
+mod auth_hardening;
 mod delivery;
 mod engine;
 mod errors;
