@@ -195,7 +195,7 @@ run_e2e() {
     LEPTOS_SITE_ADDR="127.0.0.1:$port" \
     LEPTOS_SITE_ROOT="$site_root" \
     DATABASE_URL="sqlite://$tmp/data/e2e.db" \
-    APP_SECRET="e2e-secret-$RANDOM$RANDOM$RANDOM$RANDOM" \
+    APP_SECRET="e2e-secret-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d " \n")" \
     PLATFORM_ADMIN_EMAIL="$admin_email" \
     PLATFORM_ADMIN_PASSWORD="$admin_password" \
     WEBHOOK_ALLOW_PRIVATE_TARGETS=true WEBHOOK_RETRY_SCHEDULE=0,1,1 \

@@ -30,13 +30,19 @@ pub fn message(e: &ServerFnError) -> String {
 pub async fn platform_sign_in(email: String, password: String) -> Result<(), ServerFnError> {
     use domain::auth::login;
     let svc = ssr::services()?;
-    let session = login::platform(&svc, login::PlatformLogin { email, password })
+    let session = login::platform(&svc, login::PlatformLogin { email, password }, None)
         .await
         .map_err(ssr::user_error)?;
+    // Behind HTTPS (directly, or a proxy saying so) the cookie is never sent over plain HTTP.
+    let https = use_context::<http::request::Parts>().is_some_and(|p| {
+        p.uri.scheme_str() == Some("https")
+            || p.headers.get("x-forwarded-proto").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
+    });
     let cookie = format!(
-        "{ADMIN_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+        "{ADMIN_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
         session.token,
-        domain::auth::token::TOKEN_TTL_SECS
+        domain::auth::token::TOKEN_TTL_SECS,
+        if https { "; Secure" } else { "" }
     );
     let response = expect_context::<leptos_axum::ResponseOptions>();
     response.insert_header(http::header::SET_COOKIE, http::HeaderValue::from_str(&cookie).map_err(ssr::internal)?);

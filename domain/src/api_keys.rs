@@ -190,14 +190,15 @@ pub async fn create(svc: &Services, t: &Tenant, input: NewApiKey, meta: &Request
 /// The project's keys, newest first; never a secret.
 pub async fn list(svc: &Services, t: &Tenant, page: PageRequest) -> Result<Page<ApiKey>> {
     t.require_admin()?;
-    let before = page.cursor.as_ref().map(|c| c.0.clone()).unwrap_or_else(|| "~".into());
+    let (before, before_id) = page.keyset();
     let rows: Vec<KeyRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM project_api_keys WHERE project_id = $1 AND created_at || id < $2 \
+        "SELECT {COLUMNS} FROM project_api_keys WHERE project_id = $1 AND (created_at, id) < ($2, $4) \
          ORDER BY created_at DESC, id DESC LIMIT $3"
     ))
     .bind(t.project_id())
     .bind(before)
     .bind(page.fetch_limit())
+    .bind(before_id)
     .fetch_all(svc.db.pool())
     .await?;
     let keys = rows.into_iter().map(ApiKey::from).collect();
@@ -224,7 +225,7 @@ pub async fn revoke(svc: &Services, t: &Tenant, id: &str, meta: &RequestMeta) ->
     .bind(&id)
     .execute(svc.db.pool())
     .await?;
-    svc.auth_cache.forget_key(&row.key);
+    svc.auth_cache.forget_key(t.project_id(), &row.key, &id);
     audit::record(svc, AuditEntry::tenant(t, "api_key.revoke", "api_key", Some(&id), meta)).await?;
     let mut key = ApiKey::from(row);
     key.status = "revoked".into();

@@ -48,6 +48,8 @@ pub struct Settings {
     /// How the durable job workers (webhooks, push, own-Pusher triggers, mail) share their
     /// slots between projects, and how long they wait on outside servers (docs/JOBS.md).
     pub jobs: JobSettings,
+    /// Authentication and abuse limits (see `auth::settings`).
+    pub auth: crate::auth::settings::AuthSettings,
 }
 
 /// The job workers' limits (docs/JOBS.md). Caps count a project's leased rows across every
@@ -130,6 +132,7 @@ impl Settings {
             Some(s) => s,
             None => load_or_create_secret(&data_dir)?,
         };
+        crate::crypto::check_app_secret(&app_secret)?;
         let bootstrap_admin = match (
             std::env::var("PLATFORM_ADMIN_EMAIL").ok().filter(|s| !s.is_empty()),
             std::env::var("PLATFORM_ADMIN_PASSWORD").ok().filter(|s| !s.is_empty()),
@@ -166,6 +169,7 @@ impl Settings {
             apns_base_url: std::env::var("APNS_BASE_URL").ok().map(|s| s.trim().trim_end_matches('/').to_string()).filter(|s| !s.is_empty()),
             rule_limits: rule_limits()?,
             jobs: JobSettings::from_env()?,
+            auth: crate::auth::settings::AuthSettings::from_env()?,
         })
     }
 }

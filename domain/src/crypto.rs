@@ -70,6 +70,21 @@ impl Keys {
     }
 }
 
+/// Shortest APP_SECRET accepted, in bytes: every key is derived from it.
+pub const MIN_APP_SECRET_BYTES: usize = 32;
+
+/// Refuses an APP_SECRET too short to derive keys from, with an error that says what to do.
+pub fn check_app_secret(secret: &str) -> crate::error::Result<()> {
+    if secret.len() < MIN_APP_SECRET_BYTES {
+        return Err(crate::error::Error::Internal(format!(
+            "APP_SECRET must be at least {MIN_APP_SECRET_BYTES} bytes (it has {}); generate one with `openssl rand -hex 32`, \
+             or leave it unset to have one generated and kept in DATA_DIR",
+            secret.len()
+        )));
+    }
+    Ok(())
+}
+
 fn derive(secret: &str, purpose: &str) -> [u8; 32] {
     hmac_sha256(secret.as_bytes(), purpose.as_bytes())
 }
@@ -78,6 +93,18 @@ pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
     let mut mac = HmacSha256::new_from_slice(key).expect("hmac takes any key length");
     mac.update(msg);
     mac.finalize().into_bytes().into()
+}
+
+/// A cache slot for something derived from a project's credential: the project and a hash of the
+/// credential itself, so another project naming the same (public) identifiers never shares it.
+pub fn credential_slot(project_id: &str, credential: &[&str]) -> String {
+    use sha2::Digest;
+    let mut h = Sha256::new();
+    for part in credential {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    format!("{project_id}:{}", hex::encode(h.finalize()))
 }
 
 /// `n` random bytes from the OS generator, hex encoded.

@@ -21,6 +21,21 @@ impl PageRequest {
         }
     }
 
+    /// The cursor as the `(created_at, id)` pair it was made of (the id is its last 36
+    /// characters), for a row comparison the `(…, created_at, id)` indexes serve. Without a
+    /// cursor, a pair above every row.
+    pub fn keyset(&self) -> (String, String) {
+        const ID_LEN: usize = 36;
+        match &self.cursor {
+            Some(Cursor(c)) if c.len() > ID_LEN && c.is_char_boundary(c.len() - ID_LEN) => {
+                let (at, id) = c.split_at(c.len() - ID_LEN);
+                (at.to_string(), id.to_string())
+            }
+            Some(Cursor(c)) => (c.clone(), String::new()),
+            None => ("~".into(), "~".into()),
+        }
+    }
+
     /// One more than asked for, to know whether another page follows.
     pub fn fetch_limit(&self) -> i64 {
         self.limit + 1

@@ -128,9 +128,22 @@ fn random_app_id() -> String {
 }
 
 /// Whether the project may use realtime now (it exists and is not suspended or cancelled).
-async fn project_active(svc: &Services, project_id: &str) -> Result<bool> {
+pub async fn project_active(svc: &Services, project_id: &str) -> Result<bool> {
     let status = svc.auth_cache.project_status(&svc.db, project_id).await?;
     Ok(matches!(status.as_deref(), Some(s) if s != "suspended" && s != "cancelled"))
+}
+
+/// Whether a socket connected with `key` to the project's app may stay open: the project is active
+/// and, when `key` is one of its API keys, that key is neither revoked nor expired. (The app's own
+/// realtime key may be one made for it, in no API key's row.)
+pub async fn still_usable(svc: &Services, project_id: &str, key: &str) -> Result<bool> {
+    if !project_active(svc, project_id).await? {
+        return Ok(false);
+    }
+    Ok(match svc.auth_cache.key(&svc.db, key).await? {
+        Some(k) => k.project_id == project_id && !k.revoked && k.expires_at.is_none_or(|t| t > time::now()),
+        None => true,
+    })
 }
 
 /// The app a publishable key names, for the socket at `/app/{key}`: the project's realtime key

@@ -144,13 +144,14 @@ fn name_taken(name: &str) -> Error {
 /// The project's roles, newest first (`admin`, built in, is not listed).
 pub async fn list(svc: &Services, t: &Tenant, page: PageRequest) -> Result<Page<Role>> {
     t.require(Permission::UsersManage)?;
-    let before = page.cursor.as_ref().map(|c| c.0.clone()).unwrap_or_else(|| "~".into());
+    let (before, before_id) = page.keyset();
     let rows: Vec<RoleRow> = sqlx::query_as(&format!(
-        "{SELECT} WHERE r.project_id = $1 AND r.created_at || r.id < $2 ORDER BY r.created_at DESC, r.id DESC LIMIT $3"
+        "{SELECT} WHERE r.project_id = $1 AND (r.created_at, r.id) < ($2, $4) ORDER BY r.created_at DESC, r.id DESC LIMIT $3"
     ))
     .bind(t.project_id())
     .bind(before)
     .bind(page.fetch_limit())
+    .bind(before_id)
     .fetch_all(svc.db.pool())
     .await?;
     let roles = rows.into_iter().map(Role::from).collect();

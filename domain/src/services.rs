@@ -23,6 +23,9 @@ pub struct Services {
     pub ingestor: Ingestor,
     pub(crate) auth_cache: AuthCache,
     pub(crate) failed_secrets: FailedSecretLimiter,
+    pub(crate) login_throttle: crate::auth::throttle::LoginThrottle,
+    /// Bounds the argon2 work running at once (see `auth::passwords`).
+    pub(crate) password_work: crate::auth::passwords::PasswordWork,
     pub(crate) rules: RuleCache,
     /// Where rules are checked and evaluated, bounded (see `rules::sandbox`).
     pub sandbox: crate::rules::sandbox::Sandbox,
@@ -44,6 +47,7 @@ impl Services {
     /// Connects to the database (migrating it) and Redis when configured, starts the ingest
     /// writer, re-queues what a previous process left, and creates the bootstrap admin.
     pub async fn start(settings: Settings) -> Result<Arc<Services>> {
+        crate::crypto::check_app_secret(&settings.app_secret)?;
         let db = Db::connect(&settings.database_url).await?;
         let redis = match &settings.redis_url {
             Some(url) => {
@@ -59,8 +63,16 @@ impl Services {
         let ingestor = Ingestor::start(db.clone(), queue.clone());
         let svc = Arc::new(Services {
             keys: Keys::derive(&settings.app_secret),
-            auth_cache: AuthCache::new(Duration::from_secs(settings.api_key_cache_secs)),
+            auth_cache: AuthCache::new(
+                Duration::from_secs(settings.api_key_cache_secs),
+                Duration::from_secs(settings.auth.state_cache_secs),
+            ),
             failed_secrets: FailedSecretLimiter::new(10),
+            password_work: crate::auth::passwords::PasswordWork::new(settings.auth.password_hash_concurrency),
+            login_throttle: crate::auth::throttle::LoginThrottle::new(
+                settings.auth.login_attempts_per_address,
+                settings.auth.login_attempts_per_account,
+            ),
             rules: RuleCache::new(Duration::from_secs(5)),
             sandbox: crate::rules::sandbox::Sandbox::new(settings.rule_limits.clone()),
             webhook_wake: Default::default(),
@@ -96,6 +108,11 @@ impl Services {
         Ok(svc)
     }
 
+    /// API key values held by the authentication cache now (bounded; malformed keys never enter).
+    pub fn cached_api_keys(&self) -> usize {
+        self.auth_cache.cached_keys()
+    }
+
     /// Database and Redis both answer.
     pub async fn health(&self) -> Result<()> {
         self.db.ping().await?;
@@ -117,6 +134,7 @@ fn spawn_housekeeping(svc: Arc<Services>) {
                 tracing::warn!(error = %e, "could not write lastUsedAt");
             }
             svc.failed_secrets.housekeep();
+            svc.login_throttle.housekeep();
         }
     });
 }

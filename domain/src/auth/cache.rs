@@ -1,13 +1,16 @@
 //! In-memory caches that keep authentication off the database on the hot path: API keys by their
-//! public key, project status by id, and the `lastUsedAt` of keys, written back in the background
-//! instead of once per request.
+//! public key, project status by id, the current status and admin role of token holders, and the
+//! `lastUsedAt` of keys, written back in the background instead of once per request. Every cache is
+//! bounded (see [`TtlLru`]); the state of projects, users and keys is trusted only for a few
+//! seconds, so a change made in another process applies there within that time.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dashmap::DashMap;
 use sqlx::Row;
 
+use super::lru::TtlLru;
 use super::permission::Permission;
 use crate::db::Db;
 use crate::error::Result;
@@ -24,29 +27,45 @@ pub struct CachedKey {
     pub expires_at: Option<Timestamp>,
 }
 
-struct Entry<T> {
-    fetched: Instant,
-    value: T,
+/// What a token check needs to know about its holder now.
+#[derive(Clone, Debug)]
+pub struct UserState {
+    pub active: bool,
+    pub admin: bool,
 }
 
+/// Entries each cache keeps at most.
+const CAPACITY: usize = 10_000;
+
 pub struct AuthCache {
-    ttl: Duration,
-    keys: DashMap<String, Entry<Option<Arc<CachedKey>>>>,
-    project_status: DashMap<String, Entry<Option<String>>>,
+    keys: TtlLru<String, Option<Arc<CachedKey>>>,
+    /// Whether a key (by id) is still active and unexpired, for tokens minted through it.
+    key_active: TtlLru<String, bool>,
+    project_status: TtlLru<String, Option<String>>,
+    users: TtlLru<String, Option<UserState>>,
     last_used: DashMap<String, Timestamp>,
 }
 
 impl AuthCache {
-    pub fn new(ttl: Duration) -> Self {
-        AuthCache { ttl, keys: DashMap::new(), project_status: DashMap::new(), last_used: DashMap::new() }
+    /// `key_ttl` for API keys by value; `state_ttl` for project, user and key state.
+    pub fn new(key_ttl: Duration, state_ttl: Duration) -> Self {
+        AuthCache {
+            keys: TtlLru::new(CAPACITY, key_ttl),
+            key_active: TtlLru::new(CAPACITY, state_ttl),
+            project_status: TtlLru::new(CAPACITY, state_ttl),
+            users: TtlLru::new(CAPACITY, state_ttl),
+            last_used: DashMap::new(),
+        }
     }
 
-    /// The key named `key`, from the cache when fresh, else from the database.
+    /// The key named `key`, from the cache when fresh, else from the database. Malformed keys
+    /// are never looked up nor cached.
     pub async fn key(&self, db: &Db, key: &str) -> Result<Option<Arc<CachedKey>>> {
-        if let Some(e) = self.keys.get(key) {
-            if e.fetched.elapsed() < self.ttl {
-                return Ok(e.value.clone());
-            }
+        if !super::well_formed_key(key) {
+            return Ok(None);
+        }
+        if let Some(hit) = self.keys.get(key) {
+            return Ok(hit);
         }
         let row = sqlx::query(
             "SELECT id, project_id, secret_hash, permissions, status, expires_at \
@@ -67,33 +86,82 @@ impl AuthCache {
                 expires_at: time::opt_from_db(r.get("expires_at")),
             })
         });
-        self.keys.insert(key.to_string(), Entry { fetched: Instant::now(), value: value.clone() });
+        self.keys.put(key.to_string(), value.clone());
         Ok(value)
+    }
+
+    /// Whether the key with this id (of this project) is active and unexpired.
+    pub async fn key_active(&self, db: &Db, project_id: &str, key_id: &str) -> Result<bool> {
+        let slot = format!("{project_id}/{key_id}");
+        if let Some(hit) = self.key_active.get(&slot) {
+            return Ok(hit);
+        }
+        let row = sqlx::query("SELECT status, expires_at FROM project_api_keys WHERE project_id = $1 AND id = $2")
+            .bind(project_id)
+            .bind(key_id)
+            .fetch_optional(db.pool())
+            .await?;
+        let active = row.is_some_and(|r| {
+            r.get::<String, _>("status") == "active"
+                && time::opt_from_db(r.get("expires_at")).is_none_or(|t| t > time::now())
+        });
+        self.key_active.put(slot, active);
+        Ok(active)
+    }
+
+    /// A project's user as a token check sees it now; `None` when it does not exist.
+    pub async fn user(&self, db: &Db, project_id: &str, user_id: &str) -> Result<Option<UserState>> {
+        let slot = format!("{project_id}/{user_id}");
+        if let Some(hit) = self.users.get(&slot) {
+            return Ok(hit);
+        }
+        let row = sqlx::query("SELECT status, roles FROM users WHERE project_id = $1 AND id = $2")
+            .bind(project_id)
+            .bind(user_id)
+            .fetch_optional(db.pool())
+            .await?;
+        let state = row.map(|r| {
+            let roles: Vec<String> = serde_json::from_str(&r.get::<String, _>("roles")).unwrap_or_default();
+            UserState {
+                active: r.get::<String, _>("status") == "active",
+                admin: roles.iter().any(|n| n == crate::users::ADMIN_ROLE),
+            }
+        });
+        self.users.put(slot, state.clone());
+        Ok(state)
     }
 
     /// A project's status (`active`, `suspended`, ...), `None` when it does not exist.
     pub async fn project_status(&self, db: &Db, project_id: &str) -> Result<Option<String>> {
-        if let Some(e) = self.project_status.get(project_id) {
-            if e.fetched.elapsed() < self.ttl {
-                return Ok(e.value.clone());
-            }
+        if let Some(hit) = self.project_status.get(project_id) {
+            return Ok(hit);
         }
         let status: Option<String> = sqlx::query_scalar("SELECT status FROM projects WHERE id = $1")
             .bind(project_id)
             .fetch_optional(db.pool())
             .await?;
-        self.project_status
-            .insert(project_id.to_string(), Entry { fetched: Instant::now(), value: status.clone() });
+        self.project_status.put(project_id.to_string(), status.clone());
         Ok(status)
     }
 
     /// Forgets a key at once in this process (other processes within the TTL).
-    pub fn forget_key(&self, key: &str) {
+    pub fn forget_key(&self, project_id: &str, key: &str, key_id: &str) {
         self.keys.remove(key);
+        self.key_active.remove(&format!("{project_id}/{key_id}"));
+    }
+
+    /// Forgets a user's state at once in this process, after its status or roles changed.
+    pub fn forget_user(&self, project_id: &str, user_id: &str) {
+        self.users.remove(&format!("{project_id}/{user_id}"));
     }
 
     pub fn forget_project(&self, project_id: &str) {
         self.project_status.remove(project_id);
+    }
+
+    /// API keys (known or not) held by the cache now.
+    pub fn cached_keys(&self) -> usize {
+        self.keys.len()
     }
 
     pub fn touch(&self, key_id: &str) {

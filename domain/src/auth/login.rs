@@ -1,5 +1,7 @@
 //! Sign-in with an email and a password: platform staff, and a project's admins and users.
 
+use std::net::IpAddr;
+
 use serde::{Deserialize, Serialize};
 
 use super::token::{self, TokenType};
@@ -26,17 +28,22 @@ pub struct PlatformSession {
 
 const BAD_LOGIN: Error = Error::Unauthenticated("wrong email or password");
 
-pub async fn platform(svc: &Services, input: PlatformLogin) -> Result<PlatformSession> {
+/// Signs a platform admin in; `client` is the caller's address, for throttling.
+pub async fn platform(svc: &Services, input: PlatformLogin, client: Option<IpAddr>) -> Result<PlatformSession> {
+    let account = format!("platform:{}", input.email.trim().to_lowercase());
+    svc.login_throttle.attempt(&account, client)?;
     let found = platform_admins::find_by_email(svc, &input.email).await?;
     let password = input.password;
     let (admin, hash) = match found {
         Some(f) => f,
         None => {
-            let _ = verify_blocking(password, crypto::dummy_password_hash().to_string()).await;
+            let _ = super::passwords::verify(svc, password, crypto::dummy_password_hash().to_string()).await;
+            svc.login_throttle.failed(&account);
             return Err(BAD_LOGIN);
         }
     };
-    if !verify_blocking(password, hash).await || admin.status != "active" {
+    if !super::passwords::verify(svc, password, hash).await || admin.status != "active" {
+        svc.login_throttle.failed(&account);
         return Err(BAD_LOGIN);
     }
     platform_admins::mark_login(svc, &admin.id).await?;
@@ -61,7 +68,10 @@ pub struct ProjectSession {
     pub user: User,
 }
 
-pub async fn project(svc: &Services, input: ProjectLogin) -> Result<ProjectSession> {
+/// Signs a project's admin or user in; `client` is the caller's address, for throttling.
+pub async fn project(svc: &Services, input: ProjectLogin, client: Option<IpAddr>) -> Result<ProjectSession> {
+    let account = format!("project:{}:{}", input.project.trim(), input.email.trim().to_lowercase());
+    svc.login_throttle.attempt(&account, client)?;
     let row: Option<UserRow> = sqlx::query_as(&format!(
         "SELECT {} FROM users WHERE email = $1 AND project_id = \
          (SELECT id FROM projects WHERE slug = $2 OR id = $2)",
@@ -72,12 +82,14 @@ pub async fn project(svc: &Services, input: ProjectLogin) -> Result<ProjectSessi
     .fetch_optional(svc.db.pool())
     .await?;
     let Some(mut row) = row else {
-        let _ = verify_blocking(input.password, crypto::dummy_password_hash().to_string()).await;
+        let _ = super::passwords::verify(svc, input.password, crypto::dummy_password_hash().to_string()).await;
+        svc.login_throttle.failed(&account);
         return Err(BAD_LOGIN);
     };
     let hash = row.password_hash.take().unwrap_or_else(|| crypto::dummy_password_hash().to_string());
     let user = User::from(row);
-    if !verify_blocking(input.password, hash).await || user.status != "active" {
+    if !super::passwords::verify(svc, input.password, hash).await || user.status != "active" {
+        svc.login_throttle.failed(&account);
         return Err(BAD_LOGIN);
     }
     let status = svc.auth_cache.project_status(&svc.db, &user.project_id).await?;
@@ -90,7 +102,4 @@ pub async fn project(svc: &Services, input: ProjectLogin) -> Result<ProjectSessi
     Ok(ProjectSession { token, expires_at, user })
 }
 
-/// argon2 takes tens of milliseconds of CPU: keep it off the async workers.
-async fn verify_blocking(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || crypto::verify_password(&password, &hash)).await.unwrap_or(false)
-}
+

@@ -3,9 +3,13 @@
 
 pub mod cache;
 pub mod login;
+pub mod lru;
+pub mod passwords;
 pub mod permission;
 pub mod public;
+pub mod settings;
 pub mod tenant;
+pub mod throttle;
 pub mod token;
 
 use std::net::IpAddr;
@@ -108,6 +112,7 @@ pub async fn bearer(svc: &Services, token: &str) -> Result<Principal> {
         TokenType::ProjectAdmin | TokenType::User => {
             let project_id = claims.project_id.ok_or(Error::Unauthenticated("token names no project"))?;
             ensure_project_active(svc, &project_id).await?;
+            ensure_holder_current(svc, &project_id, &claims.sub, claims.token_type, claims.kid.as_deref()).await?;
             let actor = if claims.token_type == TokenType::ProjectAdmin {
                 Actor::ProjectAdmin { user_id: claims.sub }
             } else {
@@ -116,6 +121,42 @@ pub async fn bearer(svc: &Services, token: &str) -> Result<Principal> {
             Ok(Principal::Tenant(Tenant::new(project_id, actor)))
         }
     }
+}
+
+/// A project token is only as good as its holder now: the user still exists and is active, a
+/// `project_admin` token's holder still holds `admin`, and the key a token was minted through is
+/// still active. (Tokens carry their claims for 12 hours; this is what makes them revocable.)
+async fn ensure_holder_current(
+    svc: &Services,
+    project_id: &str,
+    user_id: &str,
+    kind: TokenType,
+    kid: Option<&str>,
+) -> Result<()> {
+    let state = svc
+        .auth_cache
+        .user(&svc.db, project_id, user_id)
+        .await?
+        .ok_or(Error::Unauthenticated("this token's user no longer exists"))?;
+    if !state.active {
+        return Err(Error::Unauthenticated("this token's user is not active"));
+    }
+    if kind == TokenType::ProjectAdmin && !state.admin {
+        return Err(Error::Unauthenticated("this token's user is no longer a project admin; sign in again"));
+    }
+    if let Some(key_id) = kid {
+        if !svc.auth_cache.key_active(&svc.db, project_id, key_id).await? {
+            return Err(Error::Unauthenticated("the API key this token was minted with was revoked or expired"));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `key` has the shape of a key this platform issues (`pk_live_` or `pk_test_` and 32
+/// hex digits), so junk is refused before any lookup.
+pub fn well_formed_key(key: &str) -> bool {
+    let rest = key.strip_prefix("pk_live_").or_else(|| key.strip_prefix("pk_test_"));
+    rest.is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 async fn ensure_project_active(svc: &Services, project_id: &str) -> Result<()> {

@@ -26,6 +26,10 @@ pub struct Claims {
     pub roles: Vec<String>,
     #[serde(rename = "type")]
     pub token_type: TokenType,
+    /// The API key a client backend minted this token with (`POST /users/{id}/token`): the token
+    /// stops working when that key is revoked or expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
     pub iat: i64,
     pub exp: i64,
 }
@@ -34,9 +38,21 @@ pub struct Claims {
 pub const TOKEN_TTL_SECS: i64 = 12 * 3600;
 
 pub fn issue(keys: &Keys, sub: String, project_id: Option<String>, roles: Vec<String>, token_type: TokenType) -> (String, Timestamp) {
+    issue_via(keys, sub, project_id, roles, token_type, None)
+}
+
+/// [`issue`], naming the API key the token was minted through.
+pub fn issue_via(
+    keys: &Keys,
+    sub: String,
+    project_id: Option<String>,
+    roles: Vec<String>,
+    token_type: TokenType,
+    kid: Option<String>,
+) -> (String, Timestamp) {
     let now = crate::time::now();
     let exp = now + chrono::Duration::seconds(TOKEN_TTL_SECS);
-    let claims = Claims { sub, project_id, roles, token_type, iat: now.timestamp(), exp: exp.timestamp() };
+    let claims = Claims { sub, project_id, roles, token_type, kid, iat: now.timestamp(), exp: exp.timestamp() };
     let token = encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(&keys.jwt))
         .expect("HS256 encoding of plain claims cannot fail");
     (token, exp)

@@ -35,6 +35,16 @@ pub fn unindexed(backend: Backend, column: &str) -> String {
     }
 }
 
+/// What follows a `SELECT` whose rows the transaction must hold until it ends, so an invariant
+/// over several rows cannot be raced (PostgreSQL's READ COMMITTED). SQLite's write transactions
+/// (`BEGIN IMMEDIATE`) already run one at a time.
+pub fn for_update(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "",
+        Backend::Postgres => " FOR UPDATE",
+    }
+}
+
 /// What follows a job-claiming sub-select so concurrent claimers pass over each other's rows
 /// instead of queueing on them. SQLite has one writer, so its claim needs nothing.
 pub fn skip_locked(backend: Backend) -> &'static str {

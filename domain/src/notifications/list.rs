@@ -37,7 +37,7 @@ pub async fn list(svc: &Services, t: &Tenant, mut filter: ListFilter, page: Page
         Some(s) => Some(time::to_db(time::parse_client(s).ok_or_else(|| Error::field("since", "must be an RFC 3339 time"))?)),
         None => None,
     };
-    let before = page.cursor.as_ref().map(|c| c.0.clone()).unwrap_or_else(|| "~".into());
+    let (before, before_id) = page.keyset();
     let ack_clause = match (filter.acknowledged, filter.user_id.is_some()) {
         (None, _) => "",
         (Some(true), true) => " AND EXISTS (SELECT 1 FROM notification_recipients r WHERE r.notification_id = n.id AND r.user_id = $4 AND r.acknowledged_at IS NOT NULL)",
@@ -47,7 +47,7 @@ pub async fn list(svc: &Services, t: &Tenant, mut filter: ListFilter, page: Page
     };
     let cols = COLUMNS.split(", ").map(|c| format!("n.{c}")).collect::<Vec<_>>().join(", ");
     let sql = format!(
-        "SELECT {cols} FROM notifications n WHERE n.project_id = $1 AND n.created_at || n.id < $2 \
+        "SELECT {cols} FROM notifications n WHERE n.project_id = $1 AND (n.created_at, n.id) < ($2, $7) \
          AND ($3 IS NULL OR n.rule_id = $3) \
          AND ($4 IS NULL OR EXISTS (SELECT 1 FROM notification_recipients u WHERE u.notification_id = n.id AND u.user_id = $4)) \
          AND ($5 IS NULL OR n.created_at >= $5){ack_clause} ORDER BY n.created_at DESC, n.id DESC LIMIT $6"
@@ -59,6 +59,7 @@ pub async fn list(svc: &Services, t: &Tenant, mut filter: ListFilter, page: Page
         .bind(filter.user_id)
         .bind(since)
         .bind(page.fetch_limit())
+        .bind(before_id)
         .fetch_all(svc.db.pool())
         .await?;
     let mut out = Vec::with_capacity(rows.len());
@@ -100,10 +101,16 @@ pub(crate) async fn load(svc: &Services, t: &Tenant, id: &str) -> Result<Notific
 pub(crate) async fn acknowledgements(svc: &Services, t: &Tenant, notification_id: &str) -> Result<Vec<Acknowledgement>> {
     let rows = sqlx::query(
         "SELECT user_id, acknowledged_at, acknowledged_by FROM notification_recipients \
-         WHERE project_id = $1 AND notification_id = $2 AND acknowledged_at IS NOT NULL ORDER BY acknowledged_at",
+         WHERE project_id = $1 AND notification_id = $2 AND acknowledged_at IS NOT NULL \
+         AND ($3 IS NULL OR user_id = $3) ORDER BY acknowledged_at",
     )
     .bind(t.project_id())
     .bind(notification_id)
+    // An end user sees their own acknowledgement, not who else received it.
+    .bind(match t.actor() {
+        crate::auth::Actor::User { user_id } => Some(user_id.clone()),
+        _ => None,
+    })
     .fetch_all(svc.db.pool())
     .await?;
     Ok(rows

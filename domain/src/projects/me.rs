@@ -29,6 +29,10 @@ pub struct SettingsPatch {
     /// `settings.ackTimeoutSeconds`, `null` restores the default.
     #[serde(default, deserialize_with = "nullable")]
     pub ack_timeout_seconds: Option<Option<i64>>,
+    /// Web origins (`https://app.example.com`) whose pages may call the API from a browser
+    /// (CORS); kept in `settings.allowedOrigins`, `null` removes them all.
+    #[serde(default, deserialize_with = "nullable")]
+    pub allowed_origins: Option<Option<Vec<String>>>,
     /// The project's own Pusher app (`null` removes it); stored apart from the project row, see
     /// [`super::pusher`].
     #[serde(default, deserialize_with = "nullable")]
@@ -57,6 +61,13 @@ impl SettingsPatch {
         if let Some(Some(s)) = self.ack_timeout_seconds {
             v.check((0..=86_400).contains(&s), "ackTimeoutSeconds", "must be 0 to 86400 seconds");
         }
+        if let Some(Some(origins)) = &self.allowed_origins {
+            v.check(
+                origins.len() <= 20 && origins.iter().all(|o| valid_origin(o)),
+                "allowedOrigins",
+                "must be at most 20 origins such as https://app.example.com (scheme, host and port only)",
+            );
+        }
         v.finish()?;
         if let Some(name) = self.name {
             p.name = name.trim().to_string();
@@ -65,6 +76,19 @@ impl SettingsPatch {
         p.brand_color = patch::apply(p.brand_color.take(), self.brand_color.map(|c| c.map(|c| c.to_lowercase())));
         p.custom_domain = patch::apply(p.custom_domain.take(), self.custom_domain.map(|d| d.map(|d| d.to_lowercase())));
         p.billing_email = patch::apply(p.billing_email.take(), self.billing_email);
+        if let Some(origins) = self.allowed_origins {
+            if !p.settings.is_object() {
+                p.settings = serde_json::json!({});
+            }
+            let settings = p.settings.as_object_mut().expect("an object");
+            match origins {
+                Some(o) => settings.insert(
+                    "allowedOrigins".into(),
+                    o.iter().map(|o| o.trim_end_matches('/').to_ascii_lowercase()).collect::<Vec<_>>().into(),
+                ),
+                None => settings.remove("allowedOrigins"),
+            };
+        }
         if let Some(timeout) = self.ack_timeout_seconds {
             if !p.settings.is_object() {
                 p.settings = serde_json::json!({});
@@ -85,8 +109,39 @@ impl SettingsPatch {
             && self.custom_domain.is_none()
             && self.billing_email.is_none()
             && self.ack_timeout_seconds.is_none()
+            && self.allowed_origins.is_none()
             && self.pusher_config.is_none()
     }
+}
+
+/// `https://app.example.com` or `http://localhost:3000`: a scheme, a host and maybe a port.
+fn valid_origin(o: &str) -> bool {
+    let o = o.trim_end_matches('/');
+    let Ok(u) = url::Url::parse(o) else { return false };
+    matches!(u.scheme(), "http" | "https")
+        && u.host_str().is_some()
+        && u.path() == "/"
+        && u.query().is_none()
+        && u.username().is_empty()
+        && o.len() <= 255
+        && !o.ends_with(':')
+}
+
+/// Every origin any active project allows (see [`SettingsPatch::allowed_origins`]), for the CORS
+/// check of a browser's preflight, which carries no credentials to name the project by.
+pub async fn all_allowed_origins(svc: &Services) -> Result<std::collections::HashSet<String>> {
+    let rows: Vec<String> = sqlx::query_scalar(
+        "SELECT settings FROM projects WHERE status NOT IN ('suspended', 'cancelled') AND settings LIKE '%allowedOrigins%'",
+    )
+    .fetch_all(svc.db.pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|s| serde_json::from_str::<serde_json::Value>(s).ok())
+        .filter_map(|v| v.get("allowedOrigins").and_then(|o| o.as_array()).cloned())
+        .flatten()
+        .filter_map(|o| o.as_str().map(str::to_string))
+        .collect())
 }
 
 fn valid_domain(d: &str) -> bool {
@@ -117,7 +172,7 @@ pub async fn update(svc: &Services, t: &Tenant, mut patch: SettingsPatch, meta: 
         pusher::validate(c, svc.settings.webhook_allow_private_targets)?;
     }
     patch.apply(&mut project)?;
-    super::store(svc, &project).await?;
+    super::store(svc, &project, &[super::Columns::Settings]).await?;
     if let Some(c) = pusher_config {
         pusher::save(svc, t.project_id(), c).await?;
     }
@@ -138,6 +193,7 @@ fn changed_fields(p: &SettingsPatch) -> Vec<&'static str> {
     if p.custom_domain.is_some() { f.push("customDomain") }
     if p.billing_email.is_some() { f.push("billingEmail") }
     if p.ack_timeout_seconds.is_some() { f.push("ackTimeoutSeconds") }
+    if p.allowed_origins.is_some() { f.push("allowedOrigins") }
     if p.pusher_config.is_some() { f.push("pusherConfig") }
     f
 }

@@ -101,30 +101,60 @@ pub(crate) async fn load(svc: &Services, id: &str) -> Result<Project> {
     Ok(row.into())
 }
 
-/// Writes the fields a project's admins and platform staff may change.
-pub(crate) async fn store(svc: &Services, p: &Project) -> Result<()> {
+/// Which of a project's columns a change writes, so a change of one kind never writes back a
+/// stale value of another (a settings change racing a suspension must not make it `active`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Columns {
+    /// What its admins configure: name, branding, domain, billing email, `settings`.
+    Settings,
+    Status,
+    /// Plan and quotas.
+    Billing,
+}
+
+/// Writes the `groups` of columns of `p` (and `updated_at`).
+pub(crate) async fn store(svc: &Services, p: &Project, groups: &[Columns]) -> Result<()> {
     use crate::error::OnConstraint;
-    sqlx::query(
-        "UPDATE projects SET name = $1, status = $2, plan = $3, logo_url = $4, brand_color = $5, custom_domain = $6, \
-         billing_email = $7, quota_events_per_month = $8, quota_notifications_per_month = $9, quota_users = $10, \
-         settings = $11, updated_at = $12 WHERE id = $13",
-    )
-    .bind(&p.name)
-    .bind(&p.status)
-    .bind(&p.plan)
-    .bind(&p.logo_url)
-    .bind(&p.brand_color)
-    .bind(&p.custom_domain)
-    .bind(&p.billing_email)
-    .bind(p.quota_events_per_month)
-    .bind(p.quota_notifications_per_month)
-    .bind(p.quota_users)
-    .bind(p.settings.to_string())
-    .bind(time::to_db(time::now()))
-    .bind(&p.id)
-    .execute(svc.db.pool())
-    .await
-    .on_unique(|| Error::field("customDomain", "is already used by another project"))?;
+    let mut set: Vec<&str> = vec![];
+    if groups.contains(&Columns::Settings) {
+        set.extend(["name", "logo_url", "brand_color", "custom_domain", "billing_email", "settings"]);
+    }
+    if groups.contains(&Columns::Status) {
+        set.push("status");
+    }
+    if groups.contains(&Columns::Billing) {
+        set.extend(["plan", "quota_events_per_month", "quota_notifications_per_month", "quota_users"]);
+    }
+    let assignments: Vec<String> = set.iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
+    let n = set.len();
+    let sql = format!(
+        "UPDATE projects SET {}{}updated_at = ${} WHERE id = ${}",
+        assignments.join(", "),
+        if n > 0 { ", " } else { "" },
+        n + 1,
+        n + 2
+    );
+    let mut q = sqlx::query(&sql);
+    for c in &set {
+        q = match *c {
+            "name" => q.bind(p.name.clone()),
+            "logo_url" => q.bind(p.logo_url.clone()),
+            "brand_color" => q.bind(p.brand_color.clone()),
+            "custom_domain" => q.bind(p.custom_domain.clone()),
+            "billing_email" => q.bind(p.billing_email.clone()),
+            "settings" => q.bind(p.settings.to_string()),
+            "status" => q.bind(p.status.clone()),
+            "plan" => q.bind(p.plan.clone()),
+            "quota_events_per_month" => q.bind(p.quota_events_per_month),
+            "quota_notifications_per_month" => q.bind(p.quota_notifications_per_month),
+            _ => q.bind(p.quota_users),
+        };
+    }
+    q.bind(time::to_db(time::now()))
+        .bind(&p.id)
+        .execute(svc.db.pool())
+        .await
+        .on_unique(|| Error::field("customDomain", "is already used by another project"))?;
     svc.auth_cache.forget_project(&p.id);
     Ok(())
 }

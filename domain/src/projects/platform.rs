@@ -138,17 +138,18 @@ pub struct ListFilter {
 
 pub async fn list(svc: &Services, by: &PlatformAdminCtx, filter: ListFilter, page: PageRequest) -> Result<Page<Project>> {
     by.require(&[AdminRole::Support, AdminRole::Billing])?;
-    let before = page.cursor.as_ref().map(|c| c.0.clone()).unwrap_or_else(|| "~".into());
+    let (before, before_id) = page.keyset();
     let pattern = filter.q.map(|q| format!("%{}%", q.replace(['%', '_'], "")));
     let like = crate::db::dialect::ilike(svc.db.backend());
     let rows: Vec<ProjectRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM projects WHERE created_at || id < $1 AND ($2 IS NULL OR status = $2) \
+        "SELECT {COLUMNS} FROM projects WHERE (created_at, id) < ($1, $5) AND ($2 IS NULL OR status = $2) \
          AND ($3 IS NULL OR name {like} $3 OR slug {like} $3) ORDER BY created_at DESC, id DESC LIMIT $4"
     ))
     .bind(before)
     .bind(filter.status)
     .bind(pattern)
     .bind(page.fetch_limit())
+    .bind(before_id)
     .fetch_all(svc.db.pool())
     .await?;
     let projects = rows.into_iter().map(Project::from).collect();
@@ -203,6 +204,20 @@ pub async fn update(svc: &Services, by: &PlatformAdminCtx, id: &str, patch: Plat
         v.check(value.flatten().map_or(true, |n| n >= 0), field, "must be zero or more, or null for the plan's");
     }
     v.finish()?;
+    let mut columns = vec![];
+    if !patch.settings.is_empty() {
+        columns.push(super::Columns::Settings);
+    }
+    if patch.status.is_some() {
+        columns.push(super::Columns::Status);
+    }
+    if patch.plan.is_some()
+        || patch.quota_events_per_month.is_some()
+        || patch.quota_notifications_per_month.is_some()
+        || patch.quota_users.is_some()
+    {
+        columns.push(super::Columns::Billing);
+    }
     patch.settings.apply(&mut project)?;
     if let Some(s) = patch.status {
         project.status = s;
@@ -214,7 +229,7 @@ pub async fn update(svc: &Services, by: &PlatformAdminCtx, id: &str, patch: Plat
     project.quota_notifications_per_month =
         crate::patch::apply(project.quota_notifications_per_month, patch.quota_notifications_per_month);
     project.quota_users = crate::patch::apply(project.quota_users, patch.quota_users);
-    super::store(svc, &project).await?;
+    super::store(svc, &project, &columns).await?;
     audit::record(
         svc,
         AuditEntry::platform(by, "project.update", "project", Some(&project.id), meta)
@@ -230,7 +245,7 @@ pub async fn suspend(svc: &Services, by: &PlatformAdminCtx, id: &str, meta: &Req
     by.require(&[])?;
     let mut project = super::load(svc, &validate::id(id)?).await?;
     project.status = "suspended".into();
-    super::store(svc, &project).await?;
+    super::store(svc, &project, &[super::Columns::Status]).await?;
     audit::record(
         svc,
         AuditEntry::platform(by, "project.suspend", "project", Some(&project.id), meta).in_project(&project.id),

@@ -16,7 +16,7 @@ pub async fn create(svc: &Services, t: &Tenant, input: UserFields, meta: &Reques
     let fields = input.check()?;
     guard_admin(t, fields.grants_admin())?;
     crate::roles::ensure_exist(svc, t, fields.role_names()).await?;
-    let user = insert_new(svc, t.project_id(), fields, "active").await?;
+    let user = insert_new(svc, t.project_id(), fields, "active", false).await?;
     audit::record(
         svc,
         AuditEntry::tenant(t, "user.create", "user", Some(&user.id), meta)
@@ -37,11 +37,14 @@ pub async fn register(svc: &Services, p: &PublicProject, input: UserFields, meta
     if fields.grants_admin() {
         return Err(Error::field("roles", "admin cannot be asked for when registering"));
     }
+    if fields.push_tokens.is_some() {
+        return Err(Error::field("pushTokens", "are set by the user's app once signed in, not when registering"));
+    }
     let unknown = crate::roles::missing_in(svc, p.project_id(), fields.role_names()).await?;
     if !unknown.is_empty() {
         return Err(Error::field("roles", format!("unknown roles: {}", unknown.join(", "))));
     }
-    let user = insert_new(svc, p.project_id(), fields, "pending").await?;
+    let user = insert_new(svc, p.project_id(), fields, "pending", true).await?;
     audit::record(
         svc,
         AuditEntry::public(p, "user.register", "user", Some(&user.id), meta)
@@ -52,12 +55,26 @@ pub async fn register(svc: &Services, p: &PublicProject, input: UserFields, meta
     Ok(user)
 }
 
-/// Builds the new user from checked fields and stores it in its own transaction.
-async fn insert_new(svc: &Services, project_id: &str, fields: Checked, default_status: &str) -> Result<User> {
+/// Builds the new user from checked fields and stores it in its own transaction;
+/// `self_registered` marks a row a stranger made with the publishable key (see `sync`).
+async fn insert_new(
+    svc: &Services,
+    project_id: &str,
+    fields: Checked,
+    default_status: &str,
+    self_registered: bool,
+) -> Result<User> {
     let user = new_user(project_id, &fields, default_status)?;
-    let hash = input::hash_password(fields.password.flatten()).await?;
+    let hash = input::hash_password(svc, fields.password.flatten()).await?;
     let mut tx = svc.db.pool().begin().await?;
     store::insert(&mut tx, &user, hash.as_deref()).await?;
+    if self_registered {
+        sqlx::query("UPDATE users SET self_registered = 1 WHERE project_id = $1 AND id = $2")
+            .bind(project_id)
+            .bind(&user.id)
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await?;
     Ok(user)
 }

@@ -25,6 +25,9 @@ pub struct UserFields {
     /// Stored as an argon2id hash, never returned.
     #[serde(default, deserialize_with = "nullable")]
     pub password: Option<Option<String>>,
+    /// A user changing their own password with their own token proves they know the one set.
+    #[serde(default)]
+    pub current_password: Option<String>,
     /// Role names; `null` means none.
     #[serde(default, deserialize_with = "nullable")]
     pub roles: Option<Option<Vec<String>>>,
@@ -47,6 +50,7 @@ pub(crate) struct Checked {
     pub email: Option<Option<String>>,
     pub phone: Option<Option<String>>,
     pub password: Option<Option<String>>,
+    pub current_password: Option<String>,
     pub roles: Option<Vec<String>>,
     pub status: Option<String>,
     pub external_user_id: Option<Option<String>>,
@@ -103,6 +107,7 @@ impl UserFields {
             email,
             phone,
             password: self.password,
+            current_password: self.current_password,
             roles,
             status: self.status,
             external_user_id,
@@ -226,13 +231,10 @@ pub(crate) fn ensure_identifiable(u: &User) -> Result<()> {
     Ok(())
 }
 
-/// argon2 takes tens of milliseconds of CPU: off the async workers.
-pub(crate) async fn hash_password(password: Option<String>) -> Result<Option<String>> {
+/// argon2id of a new password, if one is set (see `auth::passwords`).
+pub(crate) async fn hash_password(svc: &crate::services::Services, password: Option<String>) -> Result<Option<String>> {
     match password {
         None => Ok(None),
-        Some(p) => tokio::task::spawn_blocking(move || crate::crypto::hash_password(&p))
-            .await
-            .map(Some)
-            .map_err(Error::internal),
+        Some(p) => crate::auth::passwords::hash(svc, p).await.map(Some),
     }
 }

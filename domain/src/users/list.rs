@@ -24,7 +24,7 @@ pub struct ListFilter {
 /// The project's users, newest first.
 pub async fn list(svc: &Services, t: &Tenant, filter: ListFilter, page: PageRequest) -> Result<Page<User>> {
     t.require(Permission::UsersManage)?;
-    let before = page.cursor.as_ref().map(|c| c.0.clone()).unwrap_or_else(|| "~".into());
+    let (before, before_id) = page.keyset();
     let pattern = filter
         .q
         .map(|q| q.trim().replace(['%', '_'], ""))
@@ -33,7 +33,7 @@ pub async fn list(svc: &Services, t: &Tenant, filter: ListFilter, page: PageRequ
     let like = crate::db::dialect::ilike(svc.db.backend());
     let nonempty = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let rows: Vec<UserRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM users WHERE project_id = $1 AND created_at || id < $2 \
+        "SELECT {COLUMNS} FROM users WHERE project_id = $1 AND (created_at, id) < ($2, $8) \
          AND ($3 IS NULL OR status = $3) \
          AND ($4 IS NULL OR email {like} $4) \
          AND ($5 IS NULL OR external_user_id = $5) \
@@ -48,6 +48,7 @@ pub async fn list(svc: &Services, t: &Tenant, filter: ListFilter, page: PageRequ
     .bind(nonempty(filter.external_user_id))
     .bind(nonempty(filter.role))
     .bind(page.fetch_limit())
+    .bind(before_id)
     .fetch_all(svc.db.pool())
     .await?;
     let users = rows.into_iter().map(User::from).collect();

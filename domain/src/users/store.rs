@@ -129,10 +129,21 @@ pub(super) async fn update(
 
 /// After a change that took an active admin away: the project must keep one, or nobody could
 /// manage it any more.
-pub(super) async fn keep_an_admin(tx: &mut Transaction<'_, Any>, project_id: &str, was_active_admin: bool) -> Result<()> {
+/// Concurrent changes to a project's admins queue on the project's row, so each counts what the
+/// others committed.
+pub(super) async fn keep_an_admin(
+    tx: &mut Transaction<'_, Any>,
+    backend: crate::db::Backend,
+    project_id: &str,
+    was_active_admin: bool,
+) -> Result<()> {
     if !was_active_admin {
         return Ok(());
     }
+    sqlx::query(&format!("SELECT id FROM projects WHERE id = $1{}", crate::db::dialect::for_update(backend)))
+        .bind(project_id)
+        .fetch_optional(&mut **tx)
+        .await?;
     let left: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM user_roles ur JOIN users u ON u.id = ur.user_id \
          WHERE ur.project_id = $1 AND ur.role = $2 AND u.project_id = $1 AND u.status = 'active'",

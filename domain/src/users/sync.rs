@@ -19,6 +19,9 @@ use crate::time;
 /// Most users in one sync call.
 pub const MAX_SYNC: usize = 1_000;
 
+/// Most users of one sync call that may set a password: each costs an argon2id hash.
+pub const MAX_SYNC_PASSWORDS: usize = 100;
+
 /// One item of a sync's answer, in the order sent.
 #[derive(Debug, Serialize)]
 pub struct SyncItem {
@@ -63,8 +66,21 @@ pub async fn sync(svc: &Services, t: &Tenant, body: &serde_json::Value, meta: &R
 
     let mut results: Vec<Option<SyncItem>> = Vec::with_capacity(items.len());
     let mut ready = Vec::new();
+    let mut passwords = 0;
     for (index, item) in items.iter().enumerate() {
-        match prepare(t, &known, index, item) {
+        let prepared = prepare(t, &known, index, item).and_then(|p| {
+            if p.fields.password.clone().flatten().is_some() {
+                passwords += 1;
+                if passwords > MAX_SYNC_PASSWORDS {
+                    return Err(Error::field(
+                        "password",
+                        format!("at most {MAX_SYNC_PASSWORDS} users of one sync call may set a password"),
+                    ));
+                }
+            }
+            Ok(p)
+        });
+        match prepared {
             Ok(p) => {
                 ready.push(p);
                 results.push(None);
@@ -72,14 +88,15 @@ pub async fn sync(svc: &Services, t: &Tenant, body: &serde_json::Value, meta: &R
             Err(e) => results.push(Some(SyncItem::rejected(index, &e))),
         }
     }
-    hash_passwords(&mut ready).await?;
+    hash_passwords(svc, &mut ready).await?;
 
     let mut tx = svc.db.begin_write().await?;
     for p in ready {
         let mut savepoint = (&mut tx).begin().await?;
-        match upsert(&mut savepoint, t, &p).await {
+        match upsert(&mut savepoint, svc.db.backend(), t, &p).await {
             Ok((id, status)) => {
                 savepoint.commit().await?;
+                svc.auth_cache.forget_user(t.project_id(), &id);
                 results[p.index] = Some(SyncItem { index: p.index, id: Some(id), status, error: None });
             }
             Err(e @ Error::Internal(_)) => return Err(e),
@@ -122,29 +139,30 @@ fn prepare(t: &Tenant, known: &BTreeSet<String>, index: usize, item: &serde_json
     Ok(Prepared { index, external_user_id, fields, password_hash: None })
 }
 
-/// argon2 for every item that sets a password, in one blocking task.
-async fn hash_passwords(ready: &mut [Prepared]) -> Result<()> {
-    let plain: Vec<(usize, String)> = ready
-        .iter()
-        .enumerate()
-        .filter_map(|(i, p)| p.fields.password.clone().flatten().map(|pw| (i, pw)))
-        .collect();
-    if plain.is_empty() {
-        return Ok(());
-    }
-    let hashed = tokio::task::spawn_blocking(move || {
-        plain.into_iter().map(|(i, pw)| (i, crate::crypto::hash_password(&pw))).collect::<Vec<_>>()
-    })
-    .await
-    .map_err(Error::internal)?;
-    for (i, h) in hashed {
-        ready[i].password_hash = Some(h);
+/// argon2 for every item that sets a password, one at a time under the shared bound (see
+/// `auth::passwords`).
+async fn hash_passwords(svc: &Services, ready: &mut [Prepared]) -> Result<()> {
+    for p in ready.iter_mut() {
+        if let Some(pw) = p.fields.password.clone().flatten() {
+            p.password_hash = Some(crate::auth::passwords::hash(svc, pw).await?);
+        }
     }
     Ok(())
 }
 
+/// Whether the row was self-registered; it is not from now on (the sync adopts it).
+async fn adopt_self_registered(tx: &mut Transaction<'_, Any>, project_id: &str, id: &str) -> Result<bool> {
+    let n = sqlx::query("UPDATE users SET self_registered = 0 WHERE project_id = $1 AND id = $2 AND self_registered <> 0")
+        .bind(project_id)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    Ok(n > 0)
+}
+
 /// Updates the user with this external id, or creates it: (id, `updated` | `created`).
-async fn upsert(tx: &mut Transaction<'_, Any>, t: &Tenant, p: &Prepared) -> Result<(String, &'static str)> {
+async fn upsert(tx: &mut Transaction<'_, Any>, backend: crate::db::Backend, t: &Tenant, p: &Prepared) -> Result<(String, &'static str)> {
     let existing: Option<UserRow> =
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE project_id = $1 AND external_user_id = $2"))
             .bind(t.project_id())
@@ -156,11 +174,23 @@ async fn upsert(tx: &mut Transaction<'_, Any>, t: &Tenant, p: &Prepared) -> Resu
             let mut user = User::from(row);
             guard_admin(t, user.is_admin())?;
             let was_active_admin = user.is_active_admin();
+            let mut columns = p.fields.columns();
+            if adopt_self_registered(tx, t.project_id(), &user.id).await? {
+                // A stranger may have made this row with the publishable key alone, naming the
+                // client's user: nothing it set that signs in or receives is kept.
+                user.push_tokens = serde_json::json!({});
+                user.roles = vec![];
+                for c in ["password_hash", "push_tokens", "roles"] {
+                    if !columns.contains(&c) {
+                        columns.push(c);
+                    }
+                }
+            }
             p.fields.apply(&mut user);
             input::ensure_identifiable(&user)?;
             user.updated_at = time::now();
-            store::update(tx, &user, p.password_hash.as_deref(), &p.fields.columns()).await?;
-            store::keep_an_admin(tx, t.project_id(), was_active_admin && !user.is_active_admin()).await?;
+            store::update(tx, &user, p.password_hash.as_deref(), &columns).await?;
+            store::keep_an_admin(tx, backend, t.project_id(), was_active_admin && !user.is_active_admin()).await?;
             Ok((user.id, "updated"))
         }
         None => {

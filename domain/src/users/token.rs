@@ -28,6 +28,10 @@ pub async fn token(svc: &Services, t: &Tenant, id: &str) -> Result<UserToken> {
         return Err(Error::Conflict(format!("only an active user gets a token; this one is {}", user.status)));
     }
     let kind = if user.is_admin() { TokenType::ProjectAdmin } else { TokenType::User };
-    let (token, expires_at) = token::issue(&svc.keys, user.id, Some(user.project_id), user.roles, kind);
+    let via = match t.actor() {
+        crate::auth::Actor::ApiKey { key_id, .. } => Some(key_id.clone()),
+        _ => None,
+    };
+    let (token, expires_at) = token::issue_via(&svc.keys, user.id, Some(user.project_id), user.roles, kind, via);
     Ok(UserToken { token, expires_at })
 }

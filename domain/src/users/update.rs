@@ -28,7 +28,10 @@ pub async fn update(svc: &Services, t: &Tenant, id: &str, input: UserFields, met
         t.require(Permission::UsersManage)?;
     }
     crate::roles::ensure_exist(svc, t, fields.role_names()).await?;
-    let hash = input::hash_password(fields.password.clone().flatten()).await?;
+    let hash = input::hash_password(svc, fields.password.clone().flatten()).await?;
+    if is_self && columns.contains(&"password_hash") {
+        check_current_password(svc, t, &id, fields.current_password.clone()).await?;
+    }
     let mut tx = svc.db.begin_write().await?;
     let mut user = User::from(store::load(&mut *tx, t.project_id(), &id).await?);
     if columns.is_empty() {
@@ -40,8 +43,9 @@ pub async fn update(svc: &Services, t: &Tenant, id: &str, input: UserFields, met
     input::ensure_identifiable(&user)?;
     user.updated_at = time::now();
     store::update(&mut tx, &user, hash.as_deref(), &columns).await?;
-    store::keep_an_admin(&mut tx, t.project_id(), was_active_admin && !user.is_active_admin()).await?;
+    store::keep_an_admin(&mut tx, svc.db.backend(), t.project_id(), was_active_admin && !user.is_active_admin()).await?;
     tx.commit().await?;
+    svc.auth_cache.forget_user(t.project_id(), &user.id);
     audit::record(
         svc,
         AuditEntry::tenant(t, "user.update", "user", Some(&user.id), meta)
@@ -49,6 +53,21 @@ pub async fn update(svc: &Services, t: &Tenant, id: &str, input: UserFields, met
     )
     .await?;
     Ok(user)
+}
+
+/// Someone changing their own password with their own token proves they know the one set (a
+/// stolen token alone must not take the account over).
+async fn check_current_password(svc: &Services, t: &Tenant, id: &str, current: Option<String>) -> Result<()> {
+    let Some(stored) = store::load(svc.db.pool(), t.project_id(), id).await?.password_hash else {
+        return Ok(());
+    };
+    let Some(current) = current else {
+        return Err(Error::field("currentPassword", "is required to change your own password"));
+    };
+    if !crate::auth::passwords::verify(svc, current, stored).await {
+        return Err(Error::Forbidden("the current password is wrong"));
+    }
+    Ok(())
 }
 
 /// Makes a `pending` (or `unverified`) user `active`. Approving an active user changes nothing; a
@@ -68,6 +87,7 @@ pub async fn approve(svc: &Services, t: &Tenant, id: &str, meta: &RequestMeta) -
     user.updated_at = time::now();
     store::update(&mut tx, &user, None, &["status"]).await?;
     tx.commit().await?;
+    svc.auth_cache.forget_user(t.project_id(), &user.id);
     audit::record(
         svc,
         AuditEntry::tenant(t, "user.approve", "user", Some(&user.id), meta)
@@ -99,8 +119,9 @@ pub async fn delete(svc: &Services, t: &Tenant, id: &str, meta: &RequestMeta) ->
         .bind(&id)
         .execute(&mut *tx)
         .await?;
-    store::keep_an_admin(&mut tx, t.project_id(), user.is_active_admin()).await?;
+    store::keep_an_admin(&mut tx, svc.db.backend(), t.project_id(), user.is_active_admin()).await?;
     tx.commit().await?;
+    svc.auth_cache.forget_user(t.project_id(), &id);
     audit::record(
         svc,
         AuditEntry::tenant(t, "user.delete", "user", Some(&id), meta)

@@ -74,7 +74,7 @@ pub async fn put(svc: &Services, t: &Tenant, input: EndpointInput, meta: &Reques
     let url = input.url.trim().to_string();
     let problem = match guard::check_url(&url, svc.settings.webhook_allow_private_targets) {
         Ok(_) if url.len() > 500 => Some("must be at most 500 characters"),
-        Ok(_) => None,
+        Ok(parsed) => guard::check_port(&parsed, svc.settings.auth.webhook_allow_any_port).err(),
         Err(p) => Some(p),
     };
     v.check(problem.is_none(), "url", problem.unwrap_or(""));

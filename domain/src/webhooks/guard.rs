@@ -54,6 +54,18 @@ fn forbidden_v6(ip: Ipv6Addr) -> bool {
         || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation 2001:db8::/32
         || s[0] == 0x3fff && s[1] < 0x1000 // documentation 3fff::/20
         || (s[0] == 0x0100 && s[1] == 0 && s[2] == 0 && s[3] == 0) // discard 100::/64
+        || (s[0] == 0x2001 && s[1] == 0) // Teredo 2001::/32 (embeds an IPv4 relay and client)
+        || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1) // local-use NAT64 64:ff9b:1::/48
+}
+
+/// Webhooks go to the web's ports, 80 and 443, unless `allow_any_port`
+/// (`WEBHOOK_ALLOW_ANY_PORT`): other ports are where internal services listen.
+pub fn check_port(url: &url::Url, allow_any_port: bool) -> Result<(), &'static str> {
+    match url.port_or_known_default() {
+        Some(80 | 443) => Ok(()),
+        _ if allow_any_port => Ok(()),
+        _ => Err("must use port 80 or 443"),
+    }
 }
 
 /// The IPv4 address inside IPv4-mapped (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`),
@@ -124,6 +136,7 @@ mod tests {
             "203.0.113.9", "198.18.0.1", "192.0.0.8", "240.0.0.1", "::1", "::", "fe80::1", "febf::1", "fc00::1",
             "fd12:3456::1", "ff02::1", "2001:db8::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::ffff:169.254.169.254",
             "::ffff:192.168.1.1", "::127.0.0.1", "64:ff9b::a9fe:a9fe", "2002:7f00:1::", "2002:a00:1::", "fec0::1",
+            "2001::1", "2001:0:4136:e378:8000:63bf:3fff:fdd2", "64:ff9b:1::a00:1", "64:ff9b:1:ffff::1",
         ] {
             assert!(forbidden_ip(ip(a)), "{a} must be forbidden");
         }
@@ -156,6 +169,12 @@ mod tests {
             assert!(check_url(u, false).is_ok(), "{u} must be accepted");
         }
         assert!(check_url("http://127.0.0.1:9000/hook", true).is_ok());
+        let port = |u: &str, any| check_port(&url::Url::parse(u).unwrap(), any);
+        assert!(port("https://example.com/", false).is_ok());
+        assert!(port("http://example.com:80/", false).is_ok());
+        assert!(port("https://example.com:8443/", false).is_err());
+        assert!(port("http://example.com:6379/", false).is_err());
+        assert!(port("http://example.com:6379/", true).is_ok());
         assert!(check_url("ftp://127.0.0.1/", true).is_err());
     }
 }

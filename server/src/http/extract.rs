@@ -1,12 +1,13 @@
 //! Extractors: JSON and query strings with the contract's errors, and the authentication that
 //! builds a tenant or platform-admin context from a request's credentials.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::header;
 use domain::audit::RequestMeta;
+use domain::auth::settings::AuthSettings;
 use domain::auth::{self, PlatformAdminCtx, Principal, PublicProject, Tenant};
 use domain::Error;
 
@@ -39,18 +40,40 @@ impl PageQuery {
 /// Where the request came from, for the audit log.
 pub struct Meta(pub RequestMeta);
 
-impl<S: Send + Sync> FromRequestParts<S> for Meta {
+impl<S> FromRequestParts<S> for Meta
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let app = AppState::from_ref(state);
         Ok(Meta(RequestMeta {
-            ip: client_addr(parts).map(|a| a.to_string()),
+            ip: client_addr(parts, &app.svc.settings.auth).map(|a| a.to_string()),
             user_agent: parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string),
         }))
     }
 }
 
-fn client_addr(parts: &Parts) -> Option<std::net::IpAddr> {
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+/// The client's address: the TCP peer's, or when the peer is a trusted proxy
+/// (`TRUSTED_PROXIES`), the address it forwarded.
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl<S> FromRequestParts<S> for ClientAddr
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let app = AppState::from_ref(state);
+        Ok(ClientAddr(client_addr(parts, &app.svc.settings.auth)))
+    }
+}
+
+fn client_addr(parts: &Parts, settings: &AuthSettings) -> Option<IpAddr> {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())?;
+    Some(super::client_addr::resolve(peer, &parts.headers, settings))
 }
 
 fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
@@ -75,12 +98,16 @@ where
         let app = AppState::from_ref(state);
         if let Some(key) = header(parts, "x-api-key") {
             let secret = header(parts, "x-api-secret").ok_or(Error::Unauthenticated("X-API-Secret is missing"))?;
-            let tenant = auth::api_key(&app.svc, key, secret, client_addr(parts)).await?;
+            let tenant = auth::api_key(&app.svc, key, secret, client_addr(parts, &app.svc.settings.auth)).await?;
+            tracing::Span::current().record("project.id", tenant.project_id());
             return Ok(Authed(tenant));
         }
         let token = bearer(parts).ok_or(Error::Unauthenticated("send X-API-Key and X-API-Secret, or a bearer token"))?;
         match auth::bearer(&app.svc, token).await? {
-            Principal::Tenant(t) => Ok(Authed(t)),
+            Principal::Tenant(t) => {
+                tracing::Span::current().record("project.id", t.project_id());
+                Ok(Authed(t))
+            }
             Principal::PlatformAdmin(_) => Err(Error::Forbidden("a platform admin token cannot act inside a project").into()),
         }
     }

@@ -1,8 +1,10 @@
 //! The REST API under `/api/v1`, `/healthz` and `/metrics`. Handlers are thin: extract, call one
 //! domain function, shape the answer.
 
+mod client_addr;
 pub mod error;
 pub mod extract;
+pub mod layers;
 pub mod routes;
 
 use std::sync::Arc;

@@ -34,6 +34,9 @@ pub struct HubConfig {
     pub max_channels_per_socket: usize,
     /// Client events one socket may send per second (Pusher's default is 10).
     pub client_events_per_second: u32,
+    /// How often an open socket checks that its project is still active, its key still valid and
+    /// its app's secret unchanged; it is closed when not.
+    pub recheck_every: Duration,
 }
 
 impl Default for HubConfig {
@@ -44,6 +47,7 @@ impl Default for HubConfig {
             queue_capacity: 4096,
             max_channels_per_socket: 100,
             client_events_per_second: 10,
+            recheck_every: Duration::from_secs(1),
         }
     }
 }
@@ -144,7 +148,7 @@ impl Hub {
             channels: DashMap::new(),
             cluster,
             config,
-            apps: AppCache::new(Duration::from_secs(10)),
+            apps: AppCache::new(Duration::from_secs(2)),
             next_conn: AtomicU64::new(1),
             connections: AtomicUsize::new(0),
             socket_prefix: 100_000_000 + random % 900_000_000,

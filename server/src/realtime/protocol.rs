@@ -10,6 +10,8 @@ use serde_json::Value;
 pub mod code {
     /// The key names no active project. (4000–4099: the client must not reconnect.)
     pub const APP_NOT_FOUND: u16 = 4001;
+    /// The app's project was suspended or the socket's key revoked while it was open.
+    pub const APP_DISABLED: u16 = 4003;
     pub const INVALID_VERSION_FORMAT: u16 = 4006;
     pub const UNSUPPORTED_PROTOCOL: u16 = 4007;
     pub const NO_PROTOCOL: u16 = 4008;

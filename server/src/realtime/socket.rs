@@ -13,6 +13,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use domain::realtime::RealtimeApp;
+use domain::Services;
 use futures_util::SinkExt;
 use tokio::time::Instant;
 
@@ -43,7 +44,8 @@ pub async fn upgrade(
         None => match s.hub.apps.by_key(&s.svc, &key).await {
             Ok(Some(app)) => {
                 let hub = s.hub.clone();
-                return ws.on_upgrade(move |socket| serve(socket, hub, app, key));
+                let svc = s.svc.clone();
+                return ws.on_upgrade(move |socket| serve(socket, hub, svc, app, key));
             }
             Ok(None) => Some((code::APP_NOT_FOUND, "App key not in use")),
             Err(e) => {
@@ -78,10 +80,27 @@ async fn close(mut ws: WebSocket, code: u16, reason: &'static str) {
     let _ = tokio::time::timeout(Duration::from_secs(1), async { while let Some(Ok(_)) = ws.recv().await {} }).await;
 }
 
-async fn serve(mut ws: WebSocket, hub: Arc<Hub>, app: Arc<RealtimeApp>, key: String) {
+/// Why an open socket may no longer stay: its project was suspended or its key revoked (the app
+/// is gone), or its app's secret changed (subscriptions signed with the old one must be signed
+/// again). `None` while all is as when it connected, or when the check could not be made.
+async fn recheck(hub: &Hub, svc: &Services, app: &RealtimeApp, key: &str) -> Option<(u16, &'static str)> {
+    match hub.apps.by_key(svc, key).await {
+        Ok(None) => Some((code::APP_DISABLED, "Application disabled")),
+        Ok(Some(now)) if now.secret != app.secret => Some((code::RECONNECT, "the app's secret changed; reconnect")),
+        Ok(Some(_)) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not recheck a realtime socket's app");
+            None
+        }
+    }
+}
+
+async fn serve(mut ws: WebSocket, hub: Arc<Hub>, svc: Arc<Services>, app: Arc<RealtimeApp>, key: String) {
     let (conn, mut rx) = hub.open();
-    let mut session = Session::new(hub.clone(), app, &key, conn.clone());
-    drop(key);
+    let mut session = Session::new(hub.clone(), app.clone(), &key, conn.clone());
+    let mut rechecks = tokio::time::interval(hub.config.recheck_every);
+    rechecks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    rechecks.reset();
     let activity = hub.config.activity_timeout;
     let pong_wait = hub.config.pong_timeout;
     let hello = protocol::connection_established(&conn.socket_id, activity.as_secs().max(1));
@@ -132,6 +151,11 @@ async fn serve(mut ws: WebSocket, hub: Arc<Hub>, app: Arc<RealtimeApp>, key: Str
                     }
                 }
                 _ = conn.overflowed.notified() => break Some((code::RECONNECT, "too far behind; reconnect")),
+                _ = rechecks.tick() => {
+                    if let Some(why) = recheck(&hub, &svc, &app, &key).await {
+                        break Some(why);
+                    }
+                }
                 _ = tokio::time::sleep_until(deadline) => {
                     if pinged.is_some() {
                         break Some((code::PONG_NOT_RECEIVED, "Pong reply not received"));

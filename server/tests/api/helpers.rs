@@ -102,6 +102,8 @@ impl TestApp {
                 ..Default::default()
             },
             jobs: domain::config::JobSettings::default(),
+            // Test stand-ins listen on random local ports.
+            auth: domain::auth::settings::AuthSettings { webhook_allow_any_port: true, ..Default::default() },
         };
         tweak(&mut settings);
         let svc = Services::start(settings).await.expect("services start");

@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod bombs;
+mod auth_hardening;
 mod delivery;
 mod engine;
 mod errors;

@@ -388,3 +388,20 @@ fn serde_urlencoded_pairs(body: &[u8]) -> std::collections::HashMap<String, Stri
         .map(|(k, v)| (decode(k), decode(v)))
         .collect()
 }
+
+#[tokio::test]
+async fn provider_tokens_are_cached_per_project_not_per_named_account() {
+    let (stand, base) = Stand::start().await;
+    let app = app_with(&base).await;
+    let a = push_project(&app).await;
+    offline_user(&app, &a, "alice", "fcm-token-a", "apns-token-a").await;
+    send(&app, &a).await;
+    assert_eq!(stand.wait("/v1/projects/", 1, Duration::from_secs(5)).await.len(), 1);
+    // Another project uploads credentials naming the same (public) client email.
+    let b = push_project(&app).await;
+    offline_user(&app, &b, "bob", "fcm-token-b", "apns-token-b").await;
+    send(&app, &b).await;
+    assert_eq!(stand.wait("/v1/projects/", 2, Duration::from_secs(5)).await.len(), 2);
+    assert_eq!(stand.seen("/token").len(), 2, "the second project got an access token of its own, not the first's");
+    app.teardown().await;
+}

@@ -7,13 +7,17 @@ use axum::{Json, Router};
 use domain::auth::login;
 
 use crate::http::error::ApiResult;
-use crate::http::extract::ApiJson;
+use crate::http::extract::{ApiJson, ClientAddr};
 use crate::http::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/login", post(sign_in))
 }
 
-async fn sign_in(State(s): State<AppState>, ApiJson(input): ApiJson<login::ProjectLogin>) -> ApiResult<impl IntoResponse> {
-    Ok(Json(login::project(&s.svc, input).await?))
+async fn sign_in(
+    State(s): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    ApiJson(input): ApiJson<login::ProjectLogin>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(login::project(&s.svc, input, client).await?))
 }

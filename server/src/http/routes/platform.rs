@@ -10,7 +10,7 @@ use domain::platform_admins::{self, NewAdmin};
 use domain::projects::platform::{self, ListFilter, NewProject, PlatformPatch};
 
 use crate::http::error::ApiResult;
-use crate::http::extract::{ApiJson, ApiQuery, Meta, PageQuery, PlatformAdmin};
+use crate::http::extract::{ApiJson, ApiQuery, ClientAddr, Meta, PageQuery, PlatformAdmin};
 use crate::http::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -23,8 +23,12 @@ pub fn routes() -> Router<AppState> {
         .route("/usage", get(usage))
 }
 
-async fn sign_in(State(s): State<AppState>, ApiJson(input): ApiJson<login::PlatformLogin>) -> ApiResult<impl IntoResponse> {
-    Ok(Json(login::platform(&s.svc, input).await?))
+async fn sign_in(
+    State(s): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    ApiJson(input): ApiJson<login::PlatformLogin>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(login::platform(&s.svc, input, client).await?))
 }
 
 async fn create_project(

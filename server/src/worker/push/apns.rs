@@ -24,7 +24,7 @@ pub struct Apns {
     client: reqwest::Client,
     /// `APNS_BASE_URL`, overriding Apple's hosts.
     base_url: Option<String>,
-    /// Provider tokens by `team:key`.
+    /// Provider tokens by project and signing key (see [`domain::crypto::credential_slot`]).
     tokens: Mutex<HashMap<String, (String, Instant)>>,
 }
 
@@ -35,7 +35,8 @@ impl Apns {
 
     /// Pushes the job's message to one device token.
     pub async fn send(&self, due: &Due, creds: &ApnsCredentials, device: &str) -> Outcome {
-        let jwt = match self.provider_token(creds).await {
+        let slot = cache_key(&due.project_id, creds);
+        let jwt = match self.provider_token(&slot, creds).await {
             Ok(t) => t,
             Err(e) => return Outcome::Failed(e),
         };
@@ -60,27 +61,28 @@ impl Apns {
         let body: Value = res.json().await.unwrap_or_default();
         let reason = body["reason"].as_str().unwrap_or("").to_string();
         if status == 403 && reason.ends_with("ProviderToken") {
-            self.tokens.lock().await.remove(&cache_key(creds));
+            self.tokens.lock().await.remove(&slot);
         }
         classify(status, &reason)
     }
 
-    async fn provider_token(&self, creds: &ApnsCredentials) -> Result<String, String> {
-        let key = cache_key(creds);
+    async fn provider_token(&self, slot: &str, creds: &ApnsCredentials) -> Result<String, String> {
         let mut tokens = self.tokens.lock().await;
-        if let Some((t, issued)) = tokens.get(&key) {
+        if let Some((t, issued)) = tokens.get(slot) {
             if issued.elapsed() < TOKEN_LIFETIME {
                 return Ok(t.clone());
             }
         }
         let t = apns_provider_token(&creds.key, super::unix_now())?;
-        tokens.insert(key, (t.clone(), Instant::now()));
+        tokens.insert(slot.to_string(), (t.clone(), Instant::now()));
         Ok(t)
     }
 }
 
-fn cache_key(c: &ApnsCredentials) -> String {
-    format!("{}:{}", c.key.team_id, c.key.key_id)
+/// Team and key ids are not secret: another project could name them. The slot is the project's
+/// and the key's own.
+fn cache_key(project_id: &str, c: &ApnsCredentials) -> String {
+    domain::crypto::credential_slot(project_id, &[&c.key.team_id, &c.key.key_id, &c.key.private_key_pem])
 }
 
 /// `apns-id` must be a UUID; notification ids are.

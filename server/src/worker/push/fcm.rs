@@ -18,7 +18,8 @@ pub struct Fcm {
     client: reqwest::Client,
     base_url: String,
     token_url: String,
-    /// Access tokens by service account (client email).
+    /// Access tokens by project and service account key (see [`domain::crypto::credential_slot`]):
+    /// a client email is not secret, another project could name it.
     tokens: Mutex<HashMap<String, (String, Instant)>>,
 }
 
@@ -29,7 +30,8 @@ impl Fcm {
 
     /// Pushes the job's message to one FCM registration token.
     pub async fn send(&self, due: &Due, sa: &ServiceAccount, token: &str) -> Outcome {
-        let access = match self.access_token(sa).await {
+        let slot = domain::crypto::credential_slot(&due.project_id, &[&sa.client_email, &sa.private_key]);
+        let access = match self.access_token(&slot, sa).await {
             Ok(a) => a,
             Err(o) => return o,
         };
@@ -43,13 +45,13 @@ impl Fcm {
         let body: Value = res.json().await.unwrap_or_default();
         let outcome = classify(status, &body);
         if status == 401 {
-            self.tokens.lock().await.remove(&sa.client_email);
+            self.tokens.lock().await.remove(&slot);
         }
         outcome
     }
 
-    async fn access_token(&self, sa: &ServiceAccount) -> Result<String, Outcome> {
-        if let Some((token, until)) = self.tokens.lock().await.get(&sa.client_email) {
+    async fn access_token(&self, slot: &str, sa: &ServiceAccount) -> Result<String, Outcome> {
+        if let Some((token, until)) = self.tokens.lock().await.get(slot) {
             if Instant::now() < *until {
                 return Ok(token.clone());
             }
@@ -71,7 +73,7 @@ impl Fcm {
         };
         let lifetime = Duration::from_secs(body["expires_in"].as_u64().unwrap_or(3600));
         let until = Instant::now() + lifetime.saturating_sub(RENEW_BEFORE);
-        self.tokens.lock().await.insert(sa.client_email.clone(), (token.to_string(), until));
+        self.tokens.lock().await.insert(slot.to_string(), (token.to_string(), until));
         Ok(token.to_string())
     }
 }
