@@ -71,6 +71,20 @@ impl<'a> AuditEntry<'a> {
         }
     }
 
+    /// A change the platform made by itself (the billing sweeper, a Stripe event).
+    pub fn system(actor_id: &'static str, action: &'static str, resource_type: &'static str, resource_id: Option<&'a str>, meta: &'a RequestMeta) -> Self {
+        AuditEntry {
+            project_id: None,
+            actor_type: "system",
+            actor_id: Some(actor_id),
+            action,
+            resource_type,
+            resource_id,
+            metadata: serde_json::Value::Object(Default::default()),
+            meta,
+        }
+    }
+
     pub fn in_project(mut self, project_id: &'a str) -> Self {
         self.project_id = Some(project_id);
         self
@@ -83,6 +97,12 @@ impl<'a> AuditEntry<'a> {
 }
 
 pub async fn record(svc: &Services, e: AuditEntry<'_>) -> Result<()> {
+    let mut conn = svc.db.pool().acquire().await?;
+    record_in(&mut conn, e).await
+}
+
+/// [`record`] inside the caller's transaction, so the row exists exactly when the change does.
+pub async fn record_in(conn: &mut sqlx::AnyConnection, e: AuditEntry<'_>) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit_logs (id, project_id, actor_type, actor_id, action, resource_type, resource_id, \
          metadata, ip_address, user_agent, timestamp) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -98,7 +118,7 @@ pub async fn record(svc: &Services, e: AuditEntry<'_>) -> Result<()> {
     .bind(e.meta.ip.as_deref())
     .bind(e.meta.user_agent.as_deref().map(|s| s.chars().take(500).collect::<String>()))
     .bind(time::to_db(time::now()))
-    .execute(svc.db.pool())
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }

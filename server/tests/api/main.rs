@@ -2,6 +2,7 @@
 //! TEST_DATABASE_URL (and TEST_REDIS_URL) are set.
 
 mod api_keys;
+mod billing;
 mod delivery;
 mod engine;
 mod errors;
@@ -12,6 +13,7 @@ mod platform;
 mod own_pusher;
 mod projects_me;
 mod push;
+mod quotas;
 mod realtime;
 mod roles;
 mod storage;
