@@ -201,3 +201,46 @@ async fn without_stripe_billing_answers_503() {
     assert_eq!(app.post("/api/v1/billing/stripe/webhook", None, json!({})).await.status, 503);
     app.teardown().await;
 }
+
+#[tokio::test]
+async fn overage_of_a_billing_project_is_reported_as_metered_usage() {
+    let (stripe, calls) = stripe_stand_in().await;
+    let stripe_base = stripe.clone();
+    let app = TestApp::spawn_with(move |s| {
+        s.billing.stripe_secret_key = Some("sk_test_1".into());
+        s.billing.stripe_webhook_secret = Some(WEBHOOK_SECRET.into());
+        s.billing.price_starter = Some("price_starter".into());
+        s.billing.price_overage = Some("price_overage".into());
+        s.billing.api_base = stripe_base;
+        s.billing.sweep_interval = std::time::Duration::from_millis(100);
+    })
+    .await;
+    let p = app.project_on("Metered", "starter").await;
+    let r = app
+        .put(&format!("/api/v1/platform/projects/{}", p.id), Some(&app.admin_token), json!({"overage": "bill", "quotas": {"eventsPerMonth": 3}}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let sub = json!({"id": "evt_sub", "type": "customer.subscription.created", "data": {"object": {
+        "id": "sub_9", "object": "subscription", "customer": "cus_9", "status": "active", "metadata": {"projectId": p.id},
+        "items": {"data": [{"id": "si_base", "price": {"id": "price_starter"}}, {"id": "si_meter", "price": {"id": "price_overage"}}]}}}});
+    assert_eq!(deliver(&app, &sub, now(), WEBHOOK_SECRET).await.status(), 200);
+    for i in 0..5 {
+        let r = app.send_event(&p, json!({"type": "t", "payload": {"i": i}})).await;
+        assert_eq!(r.status, 202, "a billing project goes past its quota: {}", r.body);
+    }
+    let mut reported = None;
+    for _ in 0..50 {
+        reported = calls.lock().unwrap().iter().find(|(path, _)| path == "/v1/subscription_items/si_meter/usage_records").cloned();
+        if reported.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (_, form) = reported.expect("the overage was reported");
+    assert!(form.contains(&("quantity".into(), "2".into())), "{form:?}");
+    assert!(form.contains(&("action".into(), "increment".into())));
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let reports = calls.lock().unwrap().iter().filter(|(path, _)| path.contains("usage_records")).count();
+    assert_eq!(reports, 1, "reported once");
+    app.teardown().await;
+}
