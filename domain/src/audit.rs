@@ -71,6 +71,20 @@ impl<'a> AuditEntry<'a> {
         }
     }
 
+    /// A change the platform made by itself (the billing sweeper, a Stripe event).
+    pub fn system(actor_id: &'static str, action: &'static str, resource_type: &'static str, resource_id: Option<&'a str>, meta: &'a RequestMeta) -> Self {
+        AuditEntry {
+            project_id: None,
+            actor_type: "system",
+            actor_id: Some(actor_id),
+            action,
+            resource_type,
+            resource_id,
+            metadata: serde_json::Value::Object(Default::default()),
+            meta,
+        }
+    }
+
     pub fn in_project(mut self, project_id: &'a str) -> Self {
         self.project_id = Some(project_id);
         self
@@ -88,6 +102,11 @@ pub async fn record(svc: &Services, e: AuditEntry<'_>) -> Result<()> {
 
 /// Writes the audit row through `ex`: pass the change's own transaction, so that the change and
 /// its audit row commit together or not at all (docs/ARCHITECTURE.md, "Side effects").
+/// [`record_with`] on the caller's transaction (`&mut *tx`).
+pub async fn record_in(conn: &mut sqlx::AnyConnection, e: AuditEntry<'_>) -> Result<()> {
+    record_with(conn, e).await
+}
+
 pub async fn record_with<'e, E>(ex: E, e: AuditEntry<'_>) -> Result<()>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,

@@ -50,6 +50,10 @@ pub struct Settings {
     pub jobs: JobSettings,
     /// Authentication and abuse limits (see `auth::settings`).
     pub auth: crate::auth::settings::AuthSettings,
+    /// Usage metering and quota warnings (docs/PLANS.md).
+    pub usage: UsageSettings,
+    /// Stripe billing (docs/PLANS.md); without a secret key the billing endpoints answer 503.
+    pub billing: BillingSettings,
 }
 
 /// The job workers' limits (docs/JOBS.md). Caps count a project's leased rows across every
@@ -116,6 +120,58 @@ fn env_millis(name: &str, default: Duration) -> Result<Duration> {
 
 fn env_count(name: &str, default: i64) -> Result<i64> {
     Ok(env_positive(name)?.map(|n| n.min(i64::MAX as u64) as i64).unwrap_or(default))
+
+}
+
+#[derive(Clone, Debug)]
+pub struct UsageSettings {
+    /// How often counts kept in memory are added to the usage rows (`USAGE_FLUSH_MS`, default 1000).
+    pub flush_interval: std::time::Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct BillingSettings {
+    /// `STRIPE_SECRET_KEY`; unset turns billing off.
+    pub stripe_secret_key: Option<String>,
+    /// `STRIPE_WEBHOOK_SECRET` (`whsec_…`): verifies `Stripe-Signature`.
+    pub stripe_webhook_secret: Option<String>,
+    /// `STRIPE_PRICE_STARTER`, `STRIPE_PRICE_PROFESSIONAL`: the prices Checkout subscribes to.
+    pub price_starter: Option<String>,
+    pub price_professional: Option<String>,
+    /// `STRIPE_PRICE_OVERAGE`: a metered price added to subscriptions, billed per event past the
+    /// quota for projects whose overage policy is `bill`; unset means overage is not reported.
+    pub price_overage: Option<String>,
+    /// `STRIPE_API_BASE`, default `https://api.stripe.com`.
+    pub api_base: String,
+    /// How long a project stays `past_due` before it is suspended (`BILLING_GRACE_DAYS`, default 7).
+    pub grace: std::time::Duration,
+    /// How often the grace sweeper and the overage reporter run (`BILLING_SWEEP_SECS`, default 60).
+    pub sweep_interval: std::time::Duration,
+    /// Where Checkout and the Customer Portal send the admin back (`BILLING_RETURN_URL`, default
+    /// `http://{LEPTOS_SITE_ADDR}/billing`).
+    pub return_url: String,
+    /// How old a `Stripe-Signature` timestamp may be (seconds; Stripe's libraries use 300).
+    pub webhook_tolerance_secs: i64,
+}
+
+impl BillingSettings {
+    fn from_env() -> Self {
+        let opt = |name: &str| std::env::var(name).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let grace_days: f64 = opt("BILLING_GRACE_DAYS").and_then(|v| v.parse().ok()).filter(|d: &f64| *d >= 0.0).unwrap_or(7.0);
+        let site = opt("LEPTOS_SITE_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
+        BillingSettings {
+            stripe_secret_key: opt("STRIPE_SECRET_KEY"),
+            stripe_webhook_secret: opt("STRIPE_WEBHOOK_SECRET"),
+            price_starter: opt("STRIPE_PRICE_STARTER"),
+            price_professional: opt("STRIPE_PRICE_PROFESSIONAL"),
+            price_overage: opt("STRIPE_PRICE_OVERAGE"),
+            api_base: env_or("STRIPE_API_BASE", "https://api.stripe.com"),
+            grace: std::time::Duration::from_secs_f64(grace_days * 86_400.0),
+            sweep_interval: std::time::Duration::from_secs(opt("BILLING_SWEEP_SECS").and_then(|v| v.parse().ok()).unwrap_or(60).max(1)),
+            return_url: opt("BILLING_RETURN_URL").unwrap_or_else(|| format!("http://{site}/billing")),
+            webhook_tolerance_secs: 300,
+        }
+    }
 }
 
 impl Settings {
@@ -170,6 +226,12 @@ impl Settings {
             rule_limits: rule_limits()?,
             jobs: JobSettings::from_env()?,
             auth: crate::auth::settings::AuthSettings::from_env()?,
+            usage: UsageSettings {
+                flush_interval: std::time::Duration::from_millis(
+                    std::env::var("USAGE_FLUSH_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000).max(10),
+                ),
+            },
+            billing: BillingSettings::from_env(),
         })
     }
 }

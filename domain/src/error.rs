@@ -26,6 +26,22 @@ pub enum Error {
     PayloadTooLarge,
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
+    /// A key past its plan's request rate (docs/PLANS.md): `limit` requests a second.
+    #[error("rate limited")]
+    KeyRateLimited { limit: u32, retry_after_secs: u64 },
+    /// A quota is used up: 429 for the monthly volume (with `Retry-After` to the reset), 403 for
+    /// count limits. `details` names the quota, its limit and the use.
+    #[error("{message}")]
+    QuotaExceeded { status: u16, message: String, details: serde_json::Value, retry_after_secs: Option<u64> },
+    /// The project's plan does not include `feature`.
+    #[error("this needs a plan that includes {feature}")]
+    PlanUpgradeRequired { feature: &'static str },
+    /// Billing is not configured on this platform (no Stripe keys).
+    #[error("billing is not configured on this platform")]
+    BillingUnavailable,
+    /// An outside service (Stripe) failed to answer as expected.
+    #[error("{0}")]
+    Upstream(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -45,6 +61,15 @@ impl Error {
 
     pub fn internal(e: impl std::fmt::Display) -> Self {
         Error::Internal(e.to_string())
+    }
+
+    /// The seconds a client should wait before trying again, where waiting helps.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Error::RateLimited { retry_after_secs } | Error::KeyRateLimited { retry_after_secs, .. } => Some(*retry_after_secs),
+            Error::QuotaExceeded { retry_after_secs, .. } => *retry_after_secs,
+            _ => None,
+        }
     }
 }
 
@@ -111,7 +136,11 @@ impl Error {
             Error::NotFound => "not_found",
             Error::Conflict(_) | Error::ConflictWith { .. } => "conflict",
             Error::PayloadTooLarge => "payload_too_large",
-            Error::RateLimited { .. } => "rate_limited",
+            Error::RateLimited { .. } | Error::KeyRateLimited { .. } => "rate_limited",
+            Error::QuotaExceeded { .. } => "quota_exceeded",
+            Error::PlanUpgradeRequired { .. } => "plan_upgrade_required",
+            Error::BillingUnavailable => "billing_unavailable",
+            Error::Upstream(_) => "upstream_failed",
             Error::Internal(_) => "internal_error",
         }
     }
@@ -125,7 +154,11 @@ impl Error {
             Error::NotFound => 404,
             Error::Conflict(_) | Error::ConflictWith { .. } => 409,
             Error::PayloadTooLarge => 413,
-            Error::RateLimited { .. } => 429,
+            Error::RateLimited { .. } | Error::KeyRateLimited { .. } => 429,
+            Error::QuotaExceeded { status, .. } => *status,
+            Error::PlanUpgradeRequired { .. } => 403,
+            Error::BillingUnavailable => 503,
+            Error::Upstream(_) => 502,
             Error::Internal(_) => 500,
         }
     }
@@ -141,6 +174,12 @@ impl Error {
             Error::RateLimited { retry_after_secs } => {
                 ("too many requests".to_string(), serde_json::json!({ "retryAfterSeconds": retry_after_secs }))
             }
+            Error::KeyRateLimited { limit, retry_after_secs } => (
+                format!("this key may make {limit} requests a second"),
+                serde_json::json!({ "limit": limit, "retryAfterSeconds": retry_after_secs }),
+            ),
+            Error::QuotaExceeded { message, details, .. } => (message.clone(), details.clone()),
+            Error::PlanUpgradeRequired { feature } => (self.to_string(), serde_json::json!({ "feature": feature })),
             Error::Internal(_) => ("something went wrong on our side".to_string(), serde_json::json!({})),
             Error::ConflictWith { message, details } => (message.clone(), details.clone()),
             other => (other.to_string(), serde_json::json!({})),

@@ -41,6 +41,14 @@ pub struct Services {
     pub(crate) pusher_wake: crate::projects::pusher_jobs::Wake,
     /// Where each job table's round-robin claim stands (see `db::lease`).
     pub(crate) job_cursors: crate::db::lease::Cursors,
+    /// Projects' plan limits, cached for the hot path (see `usage::limits`).
+    pub(crate) limits: crate::usage::limits::LimitCache,
+    /// Usage counted in memory until the next flush (see `usage::meter`).
+    pub meter: Arc<crate::usage::meter::Meter>,
+    /// Per-key request rates (see `usage::rate`).
+    pub(crate) rate_limits: crate::usage::rate::RateLimits,
+    /// Stripe, when `STRIPE_SECRET_KEY` is set (see `billing`).
+    pub(crate) stripe: Option<crate::billing::Stripe>,
 }
 
 impl Services {
@@ -60,7 +68,17 @@ impl Services {
             Some(conn) => EventQueue::Redis(RedisQueue::new(conn.clone(), &settings.redis_namespace)),
             None => EventQueue::Memory(MemoryQueue::new()),
         };
-        let ingestor = Ingestor::start(db.clone(), queue.clone());
+        let meter = Arc::new(crate::usage::meter::Meter::default());
+        // The ingest writers start before the services exist; quota warnings they queue wake the
+        // senders through this once it is set.
+        let this: Arc<std::sync::OnceLock<std::sync::Weak<Services>>> = Default::default();
+        let wake_from = this.clone();
+        let on_alert = Arc::new(move |queued: crate::usage::alerts::Queued| {
+            if let Some(svc) = wake_from.get().and_then(std::sync::Weak::upgrade) {
+                queued.wake(&svc);
+            }
+        });
+        let ingestor = Ingestor::start(db.clone(), queue.clone(), meter.clone(), on_alert);
         let svc = Arc::new(Services {
             keys: Keys::derive(&settings.app_secret),
             auth_cache: AuthCache::new(
@@ -81,12 +99,17 @@ impl Services {
             push_wake: Default::default(),
             pusher_wake: Default::default(),
             job_cursors: Default::default(),
+            limits: Default::default(),
+            meter,
+            rate_limits: Default::default(),
+            stripe: crate::billing::Stripe::from_settings(&settings.billing),
             settings,
             db,
             redis,
             queue,
             ingestor,
         });
+        let _ = this.set(Arc::downgrade(&svc));
         if let Some((email, password)) = svc.settings.bootstrap_admin.clone() {
             if crate::platform_admins::bootstrap(&svc, &email, &password).await? {
                 tracing::info!("created the bootstrap platform admin");
@@ -105,6 +128,8 @@ impl Services {
         }
         events::recovery::spawn_sweeper(svc.clone());
         spawn_housekeeping(svc.clone());
+        crate::usage::meter::spawn_flusher(svc.clone(), svc.settings.usage.flush_interval);
+        crate::billing::spawn_sweeper(svc.clone());
         Ok(svc)
     }
 

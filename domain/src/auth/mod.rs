@@ -95,8 +95,11 @@ pub async fn api_key(svc: &Services, key: &str, secret: &str, client: Option<IpA
         return Err(Error::Unauthenticated("this API key has expired"));
     }
     ensure_project_active(svc, &k.project_id).await?;
+    let per_second = svc.limits.get(&svc.db, &k.project_id).await?.and_then(|l| l.rate_limit_per_second);
+    let rate = svc.rate_limits.check(&k.id, per_second)?;
     svc.auth_cache.touch(&k.id);
-    Ok(Tenant::new(k.project_id.clone(), Actor::ApiKey { key_id: k.id.clone(), permissions: k.permissions.clone() }))
+    Ok(Tenant::new(k.project_id.clone(), Actor::ApiKey { key_id: k.id.clone(), permissions: k.permissions.clone() })
+        .with_rate(rate))
 }
 
 /// Checks a bearer token.

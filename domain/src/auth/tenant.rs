@@ -23,19 +23,31 @@ pub enum Actor {
 pub struct Tenant {
     project_id: String,
     actor: Actor,
+    /// The key's request budget after this request (API keys of rate-limited plans).
+    rate: Option<crate::usage::rate::RateStatus>,
 }
 
 impl Tenant {
     /// Authentication only; see the `auth` module.
     pub(in crate::auth) fn new(project_id: String, actor: Actor) -> Self {
-        Tenant { project_id, actor }
+        Tenant { project_id, actor, rate: None }
+    }
+
+    pub(in crate::auth) fn with_rate(mut self, rate: Option<crate::usage::rate::RateStatus>) -> Self {
+        self.rate = rate;
+        self
+    }
+
+    /// For the `RateLimit-*` headers of the answer.
+    pub fn rate(&self) -> Option<crate::usage::rate::RateStatus> {
+        self.rate
     }
 
     /// A context for the platform's own background work on one project (the rule engine, the
     /// delivery workers): the project comes from the queued work, not from credentials. Only
     /// crate-internal jobs may build one; nothing reachable from a request does.
     pub(crate) fn system_for_queued_work(project_id: &str) -> Self {
-        Tenant { project_id: project_id.to_string(), actor: Actor::System }
+        Tenant { project_id: project_id.to_string(), actor: Actor::System, rate: None }
     }
 
     pub fn project_id(&self) -> &str {

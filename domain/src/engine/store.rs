@@ -173,6 +173,9 @@ pub(super) async fn commit(svc: &Services, plan: Plan) -> Result<Vec<Delivery>> 
     }
     tx.commit().await?;
     metrics::counter!("notifications_created_total").increment(deliveries.len() as u64);
+    for d in deliveries.iter().filter(|d| inserted.contains(&d.notification.id)) {
+        svc.meter.add(&d.notification.project_id, crate::usage::meter::Metric::NotificationsSent, 1);
+    }
     Ok(deliveries)
 }
 

@@ -7,13 +7,16 @@ mod validate;
 
 use serde::Serialize;
 
-pub use ingest::{Ingestor, Outcome};
+pub use ingest::{Committed, Ingestor, Outcome};
 pub use validate::{validate, ValidEvent, MAX_BATCH};
 
 use crate::auth::{Permission, Tenant};
 use crate::error::{Error, Result};
 use crate::services::Services;
 use crate::time::{self, Timestamp};
+use crate::usage::meter::Metric;
+use crate::usage::quota::{self, QuotaStatus};
+use crate::usage;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -82,12 +85,37 @@ async fn notification_ids(svc: &Services, t: &Tenant, event_id: &str) -> Result<
     crate::engine::notification_ids(svc, t, event_id).await
 }
 
-/// Accepts one event: stored durably (group commit) before this returns.
-pub async fn send(svc: &Services, t: &Tenant, body: &serde_json::Value) -> Result<Outcome> {
+/// Stores events under the project's monthly quota (docs/PLANS.md) and answers the quota as it
+/// stands after them.
+async fn submit(svc: &Services, t: &Tenant, events: Vec<ValidEvent>) -> Result<(Vec<Outcome>, QuotaStatus)> {
+    let limits = svc.limits.get(&svc.db, t.project_id()).await?.ok_or(Error::NotFound)?;
+    svc.meter.add(t.project_id(), Metric::ApiCalls, 1);
+    let hard = limits.hard_event_limit();
+    let committed = svc.ingestor.submit(t.project_id(), events, hard).await?;
+    let at = time::now();
+    let used = match committed.month_used {
+        Some(used) => used,
+        None => svc.meter.month_events(svc, t.project_id(), at).await?,
+    };
+    let status = QuotaStatus { limit: limits.events_per_month, used, resets_at: usage::month_resets_at(at) };
+    Ok((committed.outcomes, status))
+}
+
+/// The error a refused event answers.
+fn refused(status: &QuotaStatus) -> Error {
+    quota::monthly_exceeded("eventsPerMonth", status.limit.unwrap_or(0), status.used, time::now())
+}
+
+/// Accepts one event: stored durably (group commit) before this returns. Past a hard monthly
+/// limit: 429 `quota_exceeded`.
+pub async fn send(svc: &Services, t: &Tenant, body: &serde_json::Value) -> Result<(Outcome, QuotaStatus)> {
     t.require(Permission::EventsWrite)?;
     let event = validate(body)?;
-    let mut out = svc.ingestor.submit(t.project_id(), vec![event]).await?;
-    out.pop().ok_or_else(|| Error::internal("ingest returned no outcome"))
+    let (mut out, status) = submit(svc, t, vec![event]).await?;
+    match out.pop().ok_or_else(|| Error::internal("ingest returned no outcome"))? {
+        Outcome::Rejected => Err(refused(&status)),
+        outcome => Ok((outcome, status)),
+    }
 }
 
 /// One item of a batch's answer.
@@ -104,7 +132,8 @@ pub struct BatchItem {
 }
 
 /// Accepts up to [`MAX_BATCH`] events; a bad item is reported in its place and sinks nothing else.
-pub async fn send_batch(svc: &Services, t: &Tenant, body: &serde_json::Value) -> Result<Vec<BatchItem>> {
+/// Past a hard monthly limit the items that still fit are accepted and the rest rejected.
+pub async fn send_batch(svc: &Services, t: &Tenant, body: &serde_json::Value) -> Result<(Vec<BatchItem>, Option<QuotaStatus>)> {
     t.require(Permission::EventsWrite)?;
     let items = body
         .get("events")
@@ -132,17 +161,28 @@ pub async fn send_batch(svc: &Services, t: &Tenant, body: &serde_json::Value) ->
             })),
         }
     }
+    let mut quota_status = None;
     if !valid.is_empty() {
-        let outcomes = svc.ingestor.submit(t.project_id(), valid).await?;
+        let (outcomes, status) = submit(svc, t, valid).await?;
         for (index, outcome) in valid_index.into_iter().zip(outcomes) {
-            results[index] = Some(BatchItem {
-                index,
-                id: Some(outcome.id().to_string()),
-                status: "accepted",
-                duplicate: Some(outcome.is_duplicate()),
-                error: None,
+            results[index] = Some(match outcome {
+                Outcome::Rejected => BatchItem {
+                    index,
+                    id: None,
+                    status: "rejected",
+                    duplicate: None,
+                    error: Some(refused(&status).error_object()),
+                },
+                outcome => BatchItem {
+                    index,
+                    id: Some(outcome.id().to_string()),
+                    status: "accepted",
+                    duplicate: Some(outcome.is_duplicate()),
+                    error: None,
+                },
             });
         }
+        quota_status = Some(status);
     }
-    Ok(results.into_iter().flatten().collect())
+    Ok((results.into_iter().flatten().collect(), quota_status))
 }

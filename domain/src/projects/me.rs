@@ -37,6 +37,9 @@ pub struct SettingsPatch {
     /// [`super::pusher`].
     #[serde(default, deserialize_with = "nullable")]
     pub pusher_config: Option<Option<PusherConfigInput>>,
+    /// Past the monthly event quota on a paid plan: `reject` or `bill` (docs/PLANS.md).
+    #[serde(default)]
+    pub overage: Option<String>,
 }
 
 impl SettingsPatch {
@@ -68,7 +71,16 @@ impl SettingsPatch {
                 "must be at most 20 origins such as https://app.example.com (scheme, host and port only)",
             );
         }
+        if let Some(o) = &self.overage {
+            v.check(super::OVERAGE_POLICIES.contains(&o.as_str()), "overage", "must be reject or bill");
+        }
         v.finish()?;
+        if matches!(self.custom_domain, Some(Some(_))) {
+            crate::usage::quota::Feature::CustomDomain.require_in(&p.plan)?;
+        }
+        if let Some(o) = self.overage {
+            p.overage = o;
+        }
         if let Some(name) = self.name {
             p.name = name.trim().to_string();
         }
@@ -111,6 +123,7 @@ impl SettingsPatch {
             && self.ack_timeout_seconds.is_none()
             && self.allowed_origins.is_none()
             && self.pusher_config.is_none()
+            && self.overage.is_none()
     }
 }
 
@@ -155,6 +168,7 @@ fn valid_domain(d: &str) -> bool {
 pub async fn get(svc: &Services, t: &Tenant) -> Result<Project> {
     let mut project = super::load(svc, t.project_id()).await?;
     project.pusher_config = Some(pusher::view(svc, t.project_id()).await?);
+    project.current_usage = Some(crate::usage::current(svc, t.project_id()).await?);
     Ok(project)
 }
 
@@ -195,5 +209,6 @@ fn changed_fields(p: &SettingsPatch) -> Vec<&'static str> {
     if p.ack_timeout_seconds.is_some() { f.push("ackTimeoutSeconds") }
     if p.allowed_origins.is_some() { f.push("allowedOrigins") }
     if p.pusher_config.is_some() { f.push("pusherConfig") }
+    if p.overage.is_some() { f.push("overage") }
     f
 }

@@ -9,6 +9,7 @@ pub mod pusher_jobs;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::plans::{Overrides, Quotas};
 use crate::services::Services;
 use crate::time::{self, Timestamp};
 
@@ -24,9 +25,21 @@ pub struct Project {
     pub brand_color: Option<String>,
     pub custom_domain: Option<String>,
     pub billing_email: Option<String>,
-    pub quota_events_per_month: Option<i64>,
-    pub quota_notifications_per_month: Option<i64>,
-    pub quota_users: Option<i64>,
+    /// The effective quotas: the plan's with `quota_overrides` applied (`null` = unlimited).
+    pub quotas: Quotas,
+    /// The quotas platform staff set by hand; a plan change leaves these alone.
+    pub quota_overrides: Overrides,
+    /// Past the monthly event quota on a paid plan: `reject` or `bill`.
+    pub overage: String,
+    /// Per-key requests a second set for this project; `null` means the plan's.
+    pub rate_limit_per_second: Option<i64>,
+    pub stripe_customer_id: Option<String>,
+    pub subscription_id: Option<String>,
+    pub subscription_status: Option<String>,
+    #[serde(skip)]
+    pub subscription_item_id: Option<String>,
+    pub current_period_end: Option<Timestamp>,
+    pub grace_until: Option<Timestamp>,
     pub settings: serde_json::Value,
     pub owner_id: Option<String>,
     pub created_at: Timestamp,
@@ -35,6 +48,9 @@ pub struct Project {
     /// The project's own Pusher app, shown to its admins only (`me`); never the secret.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pusher_config: Option<pusher::PusherConfigView>,
+    /// This month's volume so far, where the answer shows it (see `usage`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_usage: Option<crate::usage::CurrentUsage>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -51,6 +67,17 @@ pub(crate) struct ProjectRow {
     quota_events_per_month: Option<i64>,
     quota_notifications_per_month: Option<i64>,
     quota_users: Option<i64>,
+    quota_rules: Option<i64>,
+    quota_sounds: Option<i64>,
+    quota_overrides: String,
+    overage: String,
+    rate_limit_per_second: Option<i64>,
+    stripe_customer_id: Option<String>,
+    subscription_id: Option<String>,
+    subscription_status: Option<String>,
+    subscription_item_id: Option<String>,
+    current_period_end: Option<String>,
+    grace_until: Option<String>,
     settings: String,
     owner_id: Option<String>,
     created_at: String,
@@ -70,25 +97,40 @@ impl From<ProjectRow> for Project {
             brand_color: r.brand_color,
             custom_domain: r.custom_domain,
             billing_email: r.billing_email,
-            quota_events_per_month: r.quota_events_per_month,
-            quota_notifications_per_month: r.quota_notifications_per_month,
-            quota_users: r.quota_users,
+            quotas: Quotas {
+                events_per_month: r.quota_events_per_month,
+                notifications_per_month: r.quota_notifications_per_month,
+                users: r.quota_users,
+                rules: r.quota_rules,
+                sounds: r.quota_sounds,
+            },
+            quota_overrides: serde_json::from_str(&r.quota_overrides).unwrap_or_default(),
+            overage: r.overage,
+            rate_limit_per_second: r.rate_limit_per_second,
+            stripe_customer_id: r.stripe_customer_id,
+            subscription_id: r.subscription_id,
+            subscription_status: r.subscription_status,
+            subscription_item_id: r.subscription_item_id,
+            current_period_end: time::opt_from_db(r.current_period_end),
+            grace_until: time::opt_from_db(r.grace_until),
             settings: serde_json::from_str(&r.settings).unwrap_or_default(),
             owner_id: r.owner_id,
             created_at: time::from_db(&r.created_at),
             updated_at: time::from_db(&r.updated_at),
             last_event_at: time::opt_from_db(r.last_event_at),
             pusher_config: None,
+            current_usage: None,
         }
     }
 }
 
 pub(crate) const COLUMNS: &str = "id, name, slug, status, plan, logo_url, brand_color, custom_domain, billing_email, \
-    quota_events_per_month, quota_notifications_per_month, quota_users, settings, owner_id, created_at, updated_at, \
-    last_event_at";
+    quota_events_per_month, quota_notifications_per_month, quota_users, quota_rules, quota_sounds, quota_overrides, \
+    overage, rate_limit_per_second, stripe_customer_id, subscription_id, subscription_status, subscription_item_id, \
+    current_period_end, grace_until, settings, owner_id, created_at, updated_at, last_event_at";
 
-pub const PLANS: [&str; 4] = ["free", "starter", "professional", "enterprise"];
-pub const STATUSES: [&str; 4] = ["active", "suspended", "trial", "cancelled"];
+pub const STATUSES: [&str; 5] = ["active", "past_due", "suspended", "trial", "cancelled"];
+pub const OVERAGE_POLICIES: [&str; 2] = ["reject", "bill"];
 
 /// Reads one project by id. Crate-internal: callers outside reach projects through a tenant or a
 /// platform admin context.
@@ -105,26 +147,49 @@ pub(crate) async fn load(svc: &Services, id: &str) -> Result<Project> {
 /// stale value of another (a settings change racing a suspension must not make it `active`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Columns {
-    /// What its admins configure: name, branding, domain, billing email, `settings`.
+    /// What its admins configure: name, branding, domain, billing email, `settings`, overage.
     Settings,
     Status,
-    /// Plan and quotas.
+    /// Plan, quotas and their overrides, the rate limit, the Stripe customer (billing's own
+    /// subscription state is written by `billing`).
     Billing,
 }
 
-/// Writes the `groups` of columns of `p` (and `updated_at`).
+/// Writes the `groups` of columns of `p` (and `updated_at`) in a transaction of its own.
 pub(crate) async fn store(svc: &Services, p: &Project, groups: &[Columns]) -> Result<()> {
+    let mut tx = svc.db.pool().begin().await?;
+    store_in(&mut tx, p, groups).await?;
+    tx.commit().await?;
+    forget(svc, &p.id);
+    Ok(())
+}
+
+/// [`store`] inside the caller's transaction; the caller then calls [`forget`] after committing.
+pub(crate) async fn store_in(conn: &mut sqlx::AnyConnection, p: &Project, groups: &[Columns]) -> Result<()> {
     use crate::error::OnConstraint;
     let mut set: Vec<&str> = vec![];
     if groups.contains(&Columns::Settings) {
-        set.extend(["name", "logo_url", "brand_color", "custom_domain", "billing_email", "settings"]);
+        set.extend(["name", "logo_url", "brand_color", "custom_domain", "billing_email", "settings", "overage"]);
     }
     if groups.contains(&Columns::Status) {
         set.push("status");
     }
     if groups.contains(&Columns::Billing) {
-        set.extend(["plan", "quota_events_per_month", "quota_notifications_per_month", "quota_users"]);
+        set.extend([
+            "plan",
+            "quota_events_per_month",
+            "quota_notifications_per_month",
+            "quota_users",
+            "quota_rules",
+            "quota_sounds",
+            "quota_overrides",
+            "overage",
+            "rate_limit_per_second",
+            "stripe_customer_id",
+        ]);
     }
+    let mut seen = std::collections::HashSet::new();
+    set.retain(|c| seen.insert(*c));
     let assignments: Vec<String> = set.iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
     let n = set.len();
     let sql = format!(
@@ -143,18 +208,29 @@ pub(crate) async fn store(svc: &Services, p: &Project, groups: &[Columns]) -> Re
             "custom_domain" => q.bind(p.custom_domain.clone()),
             "billing_email" => q.bind(p.billing_email.clone()),
             "settings" => q.bind(p.settings.to_string()),
+            "overage" => q.bind(p.overage.clone()),
             "status" => q.bind(p.status.clone()),
             "plan" => q.bind(p.plan.clone()),
-            "quota_events_per_month" => q.bind(p.quota_events_per_month),
-            "quota_notifications_per_month" => q.bind(p.quota_notifications_per_month),
-            _ => q.bind(p.quota_users),
+            "quota_events_per_month" => q.bind(p.quotas.events_per_month),
+            "quota_notifications_per_month" => q.bind(p.quotas.notifications_per_month),
+            "quota_users" => q.bind(p.quotas.users),
+            "quota_rules" => q.bind(p.quotas.rules),
+            "quota_sounds" => q.bind(p.quotas.sounds),
+            "quota_overrides" => q.bind(serde_json::Value::Object(p.quota_overrides.clone()).to_string()),
+            "rate_limit_per_second" => q.bind(p.rate_limit_per_second),
+            _ => q.bind(p.stripe_customer_id.clone()),
         };
     }
     q.bind(time::to_db(time::now()))
         .bind(&p.id)
-        .execute(svc.db.pool())
+        .execute(&mut *conn)
         .await
         .on_unique(|| Error::field("customDomain", "is already used by another project"))?;
-    svc.auth_cache.forget_project(&p.id);
     Ok(())
+}
+
+/// Drops this process's cached view of the project (status, plan limits) after a change.
+pub(crate) fn forget(svc: &Services, project_id: &str) {
+    svc.auth_cache.forget_project(project_id);
+    svc.limits.forget(project_id);
 }

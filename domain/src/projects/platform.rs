@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::me::SettingsPatch;
-use super::{Project, ProjectRow, COLUMNS, PLANS, STATUSES};
+use super::{Project, ProjectRow, COLUMNS, STATUSES};
 use crate::api_keys::{self, CreatedApiKey, KeySpec, NewApiKey};
 use crate::audit::{self, AuditEntry, RequestMeta};
 use crate::auth::{AdminRole, PlatformAdminCtx};
@@ -60,7 +60,7 @@ pub(crate) async fn insert(svc: &Services, input: NewProject, created_by: Option
     let mut v = Validator::new();
     v.check(validate::name(&input.name, 255), "name", "must be 1 to 255 characters")
         .check(input.slug.as_deref().map_or(true, validate::slug), "slug", "must be 1 to 100 of a-z, 0-9 and -")
-        .check(PLANS.contains(&plan.as_str()), "plan", "must be one of free, starter, professional, enterprise")
+        .check(crate::plans::is_plan(&plan), "plan", "must be one of free, starter, professional, enterprise")
         .check(input.billing_email.as_deref().map_or(true, validate::email), "billingEmail", "must be an email address")
         .check(input.owner_email.as_deref().map_or(true, validate::email), "ownerEmail", "must be an email address")
         .check(
@@ -79,12 +79,14 @@ pub(crate) async fn insert(svc: &Services, input: NewProject, created_by: Option
     let explicit_slug = input.slug.is_some();
     let mut slug = input.slug.clone().unwrap_or_else(|| validate::slugify(&input.name));
     let now = time::to_db(time::now());
+    let quotas = crate::plans::plan(&plan).quotas;
     let mut tx = svc.db.pool().begin().await?;
     // A derived slug that is taken gets a random suffix; an explicit one is a conflict.
     for attempt in 0..4 {
         let res = sqlx::query(
-            "INSERT INTO projects (id, name, slug, status, plan, billing_email, settings, created_at, updated_at) \
-             VALUES ($1, $2, $3, 'active', $4, $5, '{}', $6, $6)",
+            "INSERT INTO projects (id, name, slug, status, plan, billing_email, settings, created_at, updated_at, \
+             quota_events_per_month, quota_notifications_per_month, quota_users, quota_rules, quota_sounds) \
+             VALUES ($1, $2, $3, 'active', $4, $5, '{}', $6, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&id)
         .bind(input.name.trim())
@@ -92,6 +94,11 @@ pub(crate) async fn insert(svc: &Services, input: NewProject, created_by: Option
         .bind(&plan)
         .bind(&input.billing_email)
         .bind(&now)
+        .bind(quotas.events_per_month)
+        .bind(quotas.notifications_per_month)
+        .bind(quotas.users)
+        .bind(quotas.rules)
+        .bind(quotas.sounds)
         .execute(&mut *tx)
         .await;
         match res {
@@ -158,7 +165,9 @@ pub async fn list(svc: &Services, by: &PlatformAdminCtx, filter: ListFilter, pag
 
 pub async fn get(svc: &Services, by: &PlatformAdminCtx, id: &str) -> Result<Project> {
     by.require(&[AdminRole::Support, AdminRole::Billing])?;
-    super::load(svc, &validate::id(id)?).await
+    let mut p = super::load(svc, &validate::id(id)?).await?;
+    p.current_usage = Some(crate::usage::current(svc, &p.id).await?);
+    Ok(p)
 }
 
 /// What staff may change: the admins' settings plus status, plan and quotas. Billing staff may
@@ -176,6 +185,57 @@ pub struct PlatformPatch {
     pub quota_notifications_per_month: Option<Option<i64>>,
     #[serde(default, deserialize_with = "crate::patch::nullable")]
     pub quota_users: Option<Option<i64>>,
+    /// Quota overrides by name: a number sets one, `null` makes it unlimited, `"plan"` returns
+    /// it to the plan's; `quotas: null` drops every override.
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
+    pub quotas: Option<Option<serde_json::Map<String, serde_json::Value>>>,
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
+    pub rate_limit_per_second: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
+    pub stripe_customer_id: Option<Option<String>>,
+}
+
+/// The overrides after `patch`, or the fields that are wrong.
+fn overrides_after(current: &crate::plans::Overrides, patch: &PlatformPatch, v: &mut Validator) -> crate::plans::Overrides {
+    use serde_json::Value;
+    let mut o = current.clone();
+    let legacy = [
+        ("eventsPerMonth", patch.quota_events_per_month),
+        ("notificationsPerMonth", patch.quota_notifications_per_month),
+        ("users", patch.quota_users),
+    ];
+    for (name, value) in legacy {
+        if let Some(value) = value {
+            o.insert(name.into(), value.map_or(Value::Null, Value::from));
+        }
+    }
+    match &patch.quotas {
+        None => {}
+        Some(None) => o.clear(),
+        Some(Some(given)) => {
+            for (name, value) in given {
+                if !crate::plans::QUOTA_NAMES.contains(&name.as_str()) {
+                    v.check(false, &format!("quotas.{name}"), "is not a quota (eventsPerMonth, notificationsPerMonth, users, rules, sounds)");
+                    continue;
+                }
+                match value {
+                    Value::String(s) if s == "plan" => {
+                        o.remove(name);
+                    }
+                    Value::Null => {
+                        o.insert(name.clone(), Value::Null);
+                    }
+                    Value::Number(n) if n.as_i64().is_some_and(|n| n >= 0) => {
+                        o.insert(name.clone(), value.clone());
+                    }
+                    _ => {
+                        v.check(false, &format!("quotas.{name}"), "must be a whole number of zero or more, null (unlimited) or \"plan\"");
+                    }
+                }
+            }
+        }
+    }
+    o
 }
 
 pub async fn update(svc: &Services, by: &PlatformAdminCtx, id: &str, patch: PlatformPatch, meta: &RequestMeta) -> Result<Project> {
@@ -191,18 +251,25 @@ pub async fn update(svc: &Services, by: &PlatformAdminCtx, id: &str, patch: Plat
     let mut project = super::load(svc, &validate::id(id)?).await?;
     let mut v = Validator::new();
     if let Some(s) = &patch.status {
-        v.check(STATUSES.contains(&s.as_str()), "status", "must be one of active, suspended, trial, cancelled");
+        v.check(STATUSES.contains(&s.as_str()), "status", "must be one of active, past_due, suspended, trial, cancelled");
     }
     if let Some(p) = &patch.plan {
-        v.check(PLANS.contains(&p.as_str()), "plan", "must be one of free, starter, professional, enterprise");
+        v.check(crate::plans::is_plan(p), "plan", "must be one of free, starter, professional, enterprise");
+    }
+    if let Some(Some(r)) = patch.rate_limit_per_second {
+        v.check((1..=1_000_000).contains(&r), "rateLimitPerSecond", "must be 1 to 1000000, or null for the plan's");
+    }
+    if let Some(Some(c)) = &patch.stripe_customer_id {
+        v.check(c.starts_with("cus_") && c.len() <= 100, "stripeCustomerId", "must be a Stripe customer id (cus_…)");
     }
     for (field, value) in [
         ("quotaEventsPerMonth", patch.quota_events_per_month),
         ("quotaNotificationsPerMonth", patch.quota_notifications_per_month),
         ("quotaUsers", patch.quota_users),
     ] {
-        v.check(value.flatten().map_or(true, |n| n >= 0), field, "must be zero or more, or null for the plan's");
+        v.check(value.flatten().map_or(true, |n| n >= 0), field, "must be zero or more, or null for unlimited");
     }
+    let overrides = overrides_after(&project.quota_overrides, &patch, &mut v);
     v.finish()?;
     let mut columns = vec![];
     if !patch.settings.is_empty() {
@@ -215,29 +282,50 @@ pub async fn update(svc: &Services, by: &PlatformAdminCtx, id: &str, patch: Plat
         || patch.quota_events_per_month.is_some()
         || patch.quota_notifications_per_month.is_some()
         || patch.quota_users.is_some()
+        || patch.quotas.is_some()
+        || patch.rate_limit_per_second.is_some()
+        || patch.stripe_customer_id.is_some()
     {
         columns.push(super::Columns::Billing);
     }
+    let before = (project.plan.clone(), project.status.clone(), project.quotas, project.quota_overrides.clone());
+    project.quota_overrides = overrides;
+    let plan = patch.plan.clone().unwrap_or_else(|| project.plan.clone());
+    crate::billing::state::set_plan(&mut project, &plan);
     patch.settings.apply(&mut project)?;
     if let Some(s) = patch.status {
         project.status = s;
     }
-    if let Some(p) = patch.plan {
-        project.plan = p;
-    }
-    project.quota_events_per_month = crate::patch::apply(project.quota_events_per_month, patch.quota_events_per_month);
-    project.quota_notifications_per_month =
-        crate::patch::apply(project.quota_notifications_per_month, patch.quota_notifications_per_month);
-    project.quota_users = crate::patch::apply(project.quota_users, patch.quota_users);
-    super::store(svc, &project, &columns).await?;
-    audit::record(
-        svc,
+    project.rate_limit_per_second = crate::patch::apply(project.rate_limit_per_second, patch.rate_limit_per_second);
+    project.stripe_customer_id = crate::patch::apply(project.stripe_customer_id.take(), patch.stripe_customer_id);
+    let mut tx = svc.db.begin_write().await?;
+    super::store_in(&mut tx, &project, &columns).await?;
+    audit::record_in(
+        &mut tx,
         AuditEntry::platform(by, "project.update", "project", Some(&project.id), meta)
             .in_project(&project.id)
             .with_metadata(serde_json::json!({"status": project.status, "plan": project.plan})),
     )
     .await?;
-    super::load(svc, &project.id).await
+    if before.0 != project.plan {
+        let entry = AuditEntry::platform(by, "project.plan_change", "project", Some(&project.id), meta)
+            .in_project(&project.id)
+            .with_metadata(serde_json::json!({"from": before.0, "to": project.plan, "quotas": project.quotas}));
+        audit::record_in(&mut tx, entry).await?;
+    }
+    if before.3 != project.quota_overrides {
+        let entry = AuditEntry::platform(by, "project.quota_override", "project", Some(&project.id), meta)
+            .in_project(&project.id)
+            .with_metadata(serde_json::json!({"overrides": project.quota_overrides, "quotas": project.quotas}));
+        audit::record_in(&mut tx, entry).await?;
+    }
+    if before.1 != project.status && project.status == "suspended" {
+        let entry = AuditEntry::platform(by, "project.suspend", "project", Some(&project.id), meta).in_project(&project.id);
+        audit::record_in(&mut tx, entry).await?;
+    }
+    tx.commit().await?;
+    super::forget(svc, &project.id);
+    get(svc, by, &project.id).await
 }
 
 /// `DELETE` suspends: the data stays, the keys answer 403 until staff reactivate the project.
@@ -245,12 +333,15 @@ pub async fn suspend(svc: &Services, by: &PlatformAdminCtx, id: &str, meta: &Req
     by.require(&[])?;
     let mut project = super::load(svc, &validate::id(id)?).await?;
     project.status = "suspended".into();
-    super::store(svc, &project, &[super::Columns::Status]).await?;
-    audit::record(
-        svc,
+    let mut tx = svc.db.begin_write().await?;
+    super::store_in(&mut tx, &project, &[super::Columns::Status]).await?;
+    audit::record_in(
+        &mut tx,
         AuditEntry::platform(by, "project.suspend", "project", Some(&project.id), meta).in_project(&project.id),
     )
     .await?;
+    tx.commit().await?;
+    super::forget(svc, &project.id);
     super::load(svc, &project.id).await
 }
 
@@ -319,32 +410,4 @@ pub async fn metrics(svc: &Services, by: &PlatformAdminCtx) -> Result<PlatformMe
         users: sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await?,
         platform_admins: sqlx::query_scalar("SELECT COUNT(*) FROM platform_admins").fetch_one(pool).await?,
     })
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ProjectUsage {
-    pub project_id: String,
-    pub name: String,
-    pub events_this_month: i64,
-    pub users: i64,
-}
-
-/// Events this calendar month (UTC) and users, per project.
-pub async fn usage(svc: &Services, by: &PlatformAdminCtx) -> Result<Vec<ProjectUsage>> {
-    by.require(&[AdminRole::Support, AdminRole::Billing])?;
-    let month_start = time::now().format("%Y-%m-01T00:00:00.000000Z").to_string();
-    let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
-        "SELECT p.id, p.name, \
-         (SELECT COUNT(*) FROM events e WHERE e.project_id = p.id AND e.received_at >= $1), \
-         (SELECT COUNT(*) FROM users u WHERE u.project_id = p.id) \
-         FROM projects p ORDER BY p.created_at",
-    )
-    .bind(month_start)
-    .fetch_all(svc.db.pool())
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(project_id, name, events_this_month, users)| ProjectUsage { project_id, name, events_this_month, users })
-        .collect())
 }

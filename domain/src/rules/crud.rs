@@ -82,6 +82,7 @@ async fn check(svc: &Services, t: &Tenant, r: &Rule) -> Result<()> {
 
 pub async fn create(svc: &Services, t: &Tenant, input: RuleInput, meta: &RequestMeta) -> Result<Rule> {
     t.require(Permission::RulesManage)?;
+    crate::usage::quota::require_room(svc, t.project_id(), crate::usage::quota::Counted::Rules, 1).await?;
     let mut missing = Validator::new();
     missing
         .check(input.name.is_some(), "name", "is required")

@@ -16,6 +16,7 @@ pub async fn create(svc: &Services, t: &Tenant, input: UserFields, meta: &Reques
     let fields = input.check()?;
     guard_admin(t, fields.grants_admin())?;
     crate::roles::ensure_exist(svc, t, fields.role_names()).await?;
+    crate::usage::quota::require_room(svc, t.project_id(), crate::usage::quota::Counted::Users, 1).await?;
     let user = insert_new(svc, t.project_id(), fields, "active", false).await?;
     audit::record(
         svc,
@@ -44,6 +45,7 @@ pub async fn register(svc: &Services, p: &PublicProject, input: UserFields, meta
     if !unknown.is_empty() {
         return Err(Error::field("roles", format!("unknown roles: {}", unknown.join(", "))));
     }
+    crate::usage::quota::require_room(svc, p.project_id(), crate::usage::quota::Counted::Users, 1).await?;
     let user = insert_new(svc, p.project_id(), fields, "pending", true).await?;
     audit::record(
         svc,

@@ -95,12 +95,14 @@ pub async fn notifications_delivered(svc: &Services, delivered: &[(&Notification
         }));
     }
     for (project_id, items) in by_project {
+        svc.meter.add(project_id, crate::usage::meter::Metric::NotificationsDelivered, items.len() as i64);
         after_commit(svc, &Tenant::system_for_queued_work(project_id), "notification.delivered", items).await;
     }
 }
 
 /// `notification.failed`, when every push for a notification that reached no live socket failed.
 pub(crate) async fn notification_failed(svc: &Services, t: &Tenant, n: &Notification, error: &str) {
+    svc.meter.add(t.project_id(), crate::usage::meter::Metric::NotificationsFailed, 1);
     let data = serde_json::json!({
         "notificationId": n.id, "eventId": n.event_id, "ruleId": n.rule_id, "userIds": n.recipients,
         "status": "failed", "error": error, "failedAt": time::now(),
@@ -124,4 +126,33 @@ pub(crate) async fn user_registered(svc: &Services, project_id: &str, user: &cra
         "roles": user.roles, "status": user.status, "createdAt": user.created_at,
     });
     after_commit(svc, &Tenant::system_for_queued_work(project_id), "user.registered", vec![data]).await;
+}
+
+/// Queues `event` inside the caller's transaction, so it commits (or not) with the change that
+/// caused it; the caller rings `webhook_wake` after committing. Answers whether it was queued.
+pub(crate) async fn queue_in(conn: &mut sqlx::AnyConnection, project_id: &str, event: &str, data: serde_json::Value) -> Result<bool> {
+    let row = sqlx::query("SELECT events, enabled FROM webhook_endpoints WHERE project_id = $1")
+        .bind(project_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else { return Ok(false) };
+    let events: Vec<String> = serde_json::from_str(&row.get::<String, _>("events")).unwrap_or_default();
+    if row.get::<i64, _>("enabled") == 0 || !events.iter().any(|e| e == event) {
+        return Ok(false);
+    }
+    let now = time::now();
+    let now_s = time::to_db(now);
+    let body = serde_json::json!({ "event": event, "projectId": project_id, "timestamp": now, "data": data });
+    sqlx::query(
+        "INSERT INTO webhook_messages (id, project_id, event_type, body, next_attempt_at, created_at, updated_at, \
+         status, attempts, lease_until, last_error) VALUES ($1, $2, $3, $4, $5, $5, $5, 'pending', 0, NULL, NULL)",
+    )
+    .bind(format!("msg_{}", uuid::Uuid::now_v7().simple()))
+    .bind(project_id)
+    .bind(event)
+    .bind(body.to_string())
+    .bind(&now_s)
+    .execute(&mut *conn)
+    .await?;
+    Ok(true)
 }

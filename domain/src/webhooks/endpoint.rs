@@ -70,6 +70,7 @@ pub async fn get(svc: &Services, t: &Tenant) -> Result<Endpoint> {
 /// later saves keep it. Re-enabling clears the failure record.
 pub async fn put(svc: &Services, t: &Tenant, input: EndpointInput, meta: &RequestMeta) -> Result<Endpoint> {
     t.require_admin()?;
+    crate::usage::quota::require_feature(svc, t.project_id(), crate::usage::quota::Feature::Webhook).await?;
     let mut v = Validator::new();
     let url = input.url.trim().to_string();
     let problem = match guard::check_url(&url, svc.settings.webhook_allow_private_targets) {

@@ -25,8 +25,14 @@ pub use logs::WebhookLog;
 pub const DEFAULT_RETRY_SCHEDULE: [u64; 8] = [0, 5, 300, 1800, 7200, 18000, 36000, 36000];
 
 /// The event types a project may subscribe to.
-pub const EVENT_TYPES: [&str; 4] =
-    ["notification.delivered", "notification.failed", "notification.acknowledged", "user.registered"];
+pub const EVENT_TYPES: [&str; 6] = [
+    "notification.delivered",
+    "notification.failed",
+    "notification.acknowledged",
+    "user.registered",
+    "quota.warning",
+    "quota.exceeded",
+];
 
 /// The event `POST /projects/me/webhook/test` sends; always delivered, whatever the subscription.
 pub const TEST_EVENT: &str = "webhook.test";

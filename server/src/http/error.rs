@@ -31,8 +31,14 @@ impl IntoResponse for ApiError {
                 }
                 let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 let mut res = (status, Json(serde_json::json!({ "error": e.error_object() }))).into_response();
-                if let Error::RateLimited { retry_after_secs } = e {
-                    res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                if let Some(secs) = e.retry_after() {
+                    res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                }
+                if let Error::KeyRateLimited { limit, retry_after_secs } = e {
+                    let h = res.headers_mut();
+                    h.insert("ratelimit-limit", HeaderValue::from(limit));
+                    h.insert("ratelimit-remaining", HeaderValue::from(0));
+                    h.insert("ratelimit-reset", HeaderValue::from(retry_after_secs));
                 }
                 res
             }

@@ -34,6 +34,7 @@ pub fn api_router() -> Router<AppState> {
         .nest("/auth", routes::auth::routes())
         .nest("/projects/me", routes::projects_me::routes())
         .nest("/events", routes::events::routes())
+        .nest("/billing", routes::billing::stripe_routes())
         .nest("/audit", routes::audit::routes())
         .nest("/users", routes::users::routes())
         .nest("/roles", routes::roles::routes())

@@ -104,6 +104,20 @@ impl TestApp {
             jobs: domain::config::JobSettings::default(),
             // Test stand-ins listen on random local ports.
             auth: domain::auth::settings::AuthSettings { webhook_allow_any_port: true, ..Default::default() },
+            usage: domain::config::UsageSettings { flush_interval: std::time::Duration::from_millis(100) },
+            // Billing is off unless a test points it at its Stripe stand-in.
+            billing: domain::config::BillingSettings {
+                stripe_secret_key: None,
+                stripe_webhook_secret: None,
+                price_starter: None,
+                price_professional: None,
+                price_overage: None,
+                api_base: "http://127.0.0.1:9".into(),
+                grace: std::time::Duration::from_secs(7 * 86_400),
+                sweep_interval: std::time::Duration::from_secs(60),
+                return_url: "http://127.0.0.1:9/billing".into(),
+                webhook_tolerance_secs: 300,
+            },
         };
         tweak(&mut settings);
         let svc = Services::start(settings).await.expect("services start");
@@ -197,14 +211,21 @@ impl TestApp {
         self.request(Method::DELETE, path, Auth::from(auth), None).await
     }
 
-    /// Creates a project with an owner through the platform API and signs the owner in.
+    /// Creates a project with an owner through the platform API and signs the owner in. It is on
+    /// the `enterprise` plan (no quotas, no rate limit, every feature), so tests of other areas
+    /// meet no limits; quota tests pick their plan with [`TestApp::project_on`].
     pub async fn project(&self, name: &str) -> TestProject {
+        self.project_on(name, "enterprise").await
+    }
+
+    /// [`TestApp::project`] on `plan`.
+    pub async fn project_on(&self, name: &str, plan: &str) -> TestProject {
         let owner = format!("owner-{}@example.com", uuid::Uuid::new_v4().simple());
         let r = self
             .post(
                 "/api/v1/platform/projects",
                 Some(&self.admin_token),
-                json!({"name": name, "ownerEmail": owner, "ownerPassword": "owner-password"}),
+                json!({"name": name, "plan": plan, "ownerEmail": owner, "ownerPassword": "owner-password"}),
             )
             .await;
         assert_eq!(r.status, 201, "project created: {}", r.body);

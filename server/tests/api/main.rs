@@ -4,6 +4,7 @@
 mod api_keys;
 mod bombs;
 mod auth_hardening;
+mod billing;
 mod delivery;
 mod engine;
 mod errors;
@@ -16,6 +17,7 @@ mod poison;
 mod own_pusher;
 mod projects_me;
 mod push;
+mod quotas;
 mod realtime;
 mod roles;
 mod storage;

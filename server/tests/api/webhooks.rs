@@ -145,7 +145,7 @@ async fn a_delivered_and_acknowledged_notification_reach_the_endpoint_signed() {
     let shown = app.get("/api/v1/projects/me/webhook", Some(&p.admin_token)).await;
     assert_eq!(shown.status, 200);
     assert!(shown.body.get("secret").is_none(), "the secret is shown once: {}", shown.body);
-    assert_eq!(shown.body["events"].as_array().unwrap().len(), 4);
+    assert_eq!(shown.body["events"].as_array().unwrap().len(), 6);
     finance_rule(&app, &p).await;
     let (alice, alice_token, mut ws) = listening_user(&app, &p).await;
 

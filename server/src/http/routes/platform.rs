@@ -95,6 +95,10 @@ async fn metrics(State(s): State<AppState>, PlatformAdmin(by): PlatformAdmin) ->
     Ok(Json(platform::metrics(&s.svc, &by).await?))
 }
 
-async fn usage(State(s): State<AppState>, PlatformAdmin(by): PlatformAdmin) -> ApiResult<impl IntoResponse> {
-    Ok(Json(serde_json::json!({ "data": platform::usage(&s.svc, &by).await? })))
+async fn usage(
+    State(s): State<AppState>,
+    PlatformAdmin(by): PlatformAdmin,
+    ApiQuery(q): ApiQuery<domain::usage::UsageQuery>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(serde_json::json!({ "data": domain::usage::for_platform(&s.svc, &by, &q).await? })))
 }

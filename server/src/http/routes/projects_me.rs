@@ -20,6 +20,12 @@ pub fn routes() -> Router<AppState> {
         .route("/api-keys/{id}", delete(revoke_key))
         .nest("/webhook", super::webhooks::routes())
         .nest("/push", super::push::routes())
+        .nest("/billing", super::billing::project_routes())
+        .route("/usage", get(usage))
+}
+
+async fn usage(State(s): State<AppState>, Authed(t): Authed, ApiQuery(q): ApiQuery<domain::usage::UsageQuery>) -> ApiResult<impl IntoResponse> {
+    Ok(Json(domain::usage::for_project(&s.svc, &t, &q).await?))
 }
 
 async fn get_me(State(s): State<AppState>, Authed(t): Authed) -> ApiResult<impl IntoResponse> {
