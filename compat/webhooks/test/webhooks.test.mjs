@@ -34,7 +34,8 @@ async function projectAdminToken() {
   const owner = { email: `owner-${suffix}@example.com`, password: `owner-${suffix}` };
   const created = await api('POST', '/api/v1/platform/projects', {
     token: admin.token,
-    body: { name: `Webhook compat ${suffix}`, ownerEmail: owner.email, ownerPassword: owner.password },
+    // Webhooks come with the paid plans (docs/PLANS.md).
+    body: { name: `Webhook compat ${suffix}`, ownerEmail: owner.email, ownerPassword: owner.password, plan: 'starter' },
   });
   const login = await api('POST', '/api/v1/auth/login', { body: { project: created.project.slug, ...owner } });
   return login.token;
