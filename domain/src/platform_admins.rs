@@ -122,6 +122,34 @@ pub async fn bootstrap(svc: &Services, email: &str, password: &str) -> Result<bo
     Ok(true)
 }
 
+/// The e-mail address of the platform admin [`first_run`] creates.
+pub const FIRST_ADMIN_EMAIL: &str = "admin@example.com";
+
+/// First start without any platform admin and without `PLATFORM_ADMIN_*`: creates the
+/// `super_admin` `admin@example.com` with a random password, keeps the credentials in
+/// `<data_dir>/first-admin.txt` (readable by the owner only) and answers them, so that running
+/// the server alone leads to a usable sign-in. Answers `None` when an admin exists.
+pub async fn first_run(svc: &Services) -> Result<Option<(String, String, std::path::PathBuf)>> {
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM platform_admins").fetch_one(svc.db.pool()).await?;
+    if count > 0 {
+        return Ok(None);
+    }
+    let password = crate::crypto::random_hex(12);
+    let path = svc.settings.data_dir.join("first-admin.txt");
+    std::fs::create_dir_all(&svc.settings.data_dir).map_err(crate::error::Error::internal)?;
+    crate::config::write_private(
+        &path,
+        &format!("platform admin (super_admin)\nemail: {FIRST_ADMIN_EMAIL}\npassword: {password}\n"),
+    )
+    .map_err(crate::error::Error::internal)?;
+    insert(
+        svc,
+        NewAdmin { email: FIRST_ADMIN_EMAIL.into(), password: password.clone(), name: None, role: Some("super_admin".into()) },
+    )
+    .await?;
+    Ok(Some((FIRST_ADMIN_EMAIL.to_string(), password, path)))
+}
+
 pub async fn find_active(svc: &Services, id: &str) -> Result<Option<PlatformAdmin>> {
     let row: Option<AdminRow> =
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM platform_admins WHERE id = $1 AND status = 'active'"))

@@ -42,6 +42,14 @@ async fn run() -> Result<(), String> {
                 conf.leptos_options.site_addr = addr.parse().map_err(|e| format!("LEPTOS_SITE_ADDR: {e}"))?;
             }
             let svc = Services::start(settings).await.map_err(|e| e.to_string())?;
+            if let Some((email, password, kept)) = platform_admins::first_run(&svc).await.map_err(|e| e.to_string())? {
+                let at = std::env::var("LEPTOS_SITE_ADDR").unwrap_or_else(|_| conf.leptos_options.site_addr.to_string());
+                println!(
+                    "\n  First start: created the platform admin {email} with password {password}\n  \
+                     (kept in {}). Sign in at http://{at}/ and add your own admins.\n",
+                    kept.display()
+                );
+            }
             let hub = server::realtime::Hub::connect(svc.settings.redis_url.as_deref()).await.map_err(|e| e.to_string())?;
             server::worker::spawn(svc.clone(), hub.clone());
             server::startup::serve(svc, hub, conf.leptos_options).await.map_err(|e| e.to_string())

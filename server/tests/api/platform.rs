@@ -124,3 +124,16 @@ async fn metrics_and_usage_count_projects_and_events() {
     assert_eq!(u.body["data"][0]["users"], 1);
     app.teardown().await;
 }
+
+#[tokio::test]
+async fn a_first_start_without_any_admin_creates_one_whose_credentials_sign_in() {
+    let app = crate::helpers::TestApp::spawn_with(|s| s.bootstrap_admin = None).await;
+    let (email, password, kept) =
+        domain::platform_admins::first_run(&app.svc).await.expect("first run").expect("no admin yet, so one is made");
+    let file = std::fs::read_to_string(&kept).expect("credentials kept in the data folder");
+    assert!(file.contains(&email) && file.contains(&password), "{file}");
+    let login = app.post("/api/v1/platform/auth/login", None, serde_json::json!({"email": email, "password": password})).await;
+    assert_eq!(login.status, 200, "{}", login.body);
+    assert!(domain::platform_admins::first_run(&app.svc).await.unwrap().is_none(), "only ever once");
+    app.teardown().await;
+}
