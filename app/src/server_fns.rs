@@ -30,9 +30,8 @@ pub fn message(e: &ServerFnError) -> String {
 pub async fn platform_sign_in(email: String, password: String) -> Result<(), ServerFnError> {
     use domain::auth::login;
     let svc = ssr::services()?;
-    let session = login::platform(&svc, login::PlatformLogin { email, password }, None)
-        .await
-        .map_err(ssr::user_error)?;
+    let session =
+        login::platform(&svc, login::PlatformLogin { email, password }, None).await.map_err(ssr::user_error)?;
     // Behind HTTPS (directly, or a proxy saying so) the cookie is never sent over plain HTTP.
     let https = use_context::<http::request::Parts>().is_some_and(|p| {
         p.uri.scheme_str() == Some("https")

@@ -88,10 +88,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Cli, String> {
             _ => (arg.clone(), None),
         };
         let mut value = || -> Result<String, String> {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{flag} needs a value"))
+            inline.clone().or_else(|| args.next()).ok_or_else(|| format!("{flag} needs a value"))
         };
         match flag.as_str() {
             "-h" | "--help" => cli.help = true,
@@ -107,15 +104,10 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Cli, String> {
             "--timeout" => cli.timeout = Duration::from_secs(positive(&flag, &value()?)?),
             "--rate" => cli.rate = positive(&flag, &value()?)?,
             "--sockets" => cli.sockets = positive(&flag, &value()?)? as usize,
-            "--startup-timeout" => {
-                cli.startup_timeout = Duration::from_secs(positive(&flag, &value()?)?)
-            }
+            "--startup-timeout" => cli.startup_timeout = Duration::from_secs(positive(&flag, &value()?)?),
             "--only" => {
-                let names: Vec<String> = value()?
-                    .split(',')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect();
+                let names: Vec<String> =
+                    value()?.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
                 if names.is_empty() {
                     return Err("--only needs at least one scenario name".into());
                 }
@@ -134,8 +126,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Cli, String> {
 }
 
 fn number(flag: &str, v: &str) -> Result<u64, String> {
-    v.parse()
-        .map_err(|_| format!("{flag} expects a whole number, got `{v}`"))
+    v.parse().map_err(|_| format!("{flag} expects a whole number, got `{v}`"))
 }
 
 fn positive(flag: &str, v: &str) -> Result<u64, String> {
@@ -160,24 +151,13 @@ mod tests {
 
     #[test]
     fn both_value_spellings_and_only_list() {
-        let cli = p(&[
-            "--seconds",
-            "3",
-            "--concurrency=8",
-            "--only",
-            "ingest, batch",
-            "--rate=500",
-            "--sockets",
-            "2000",
-        ])
-        .unwrap();
+        let cli =
+            p(&["--seconds", "3", "--concurrency=8", "--only", "ingest, batch", "--rate=500", "--sockets", "2000"])
+                .unwrap();
         assert_eq!((cli.rate, cli.sockets), (500, 2000));
         assert_eq!(cli.seconds, 3);
         assert_eq!(cli.concurrency, 8);
-        assert_eq!(
-            cli.only,
-            Some(vec!["ingest".to_string(), "batch".to_string()])
-        );
+        assert_eq!(cli.only, Some(vec!["ingest".to_string(), "batch".to_string()]));
     }
 
     #[test]

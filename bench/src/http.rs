@@ -25,9 +25,7 @@ impl Target {
     /// Refuses anything but 127.0.0.1: the benchmark only ever loads a server it started itself.
     pub fn loopback(addr: SocketAddr) -> crate::Result<Self> {
         if addr.ip() != std::net::Ipv4Addr::LOCALHOST {
-            return Err(
-                format!("refusing to load {addr}: only 127.0.0.1 targets are allowed").into(),
-            );
+            return Err(format!("refusing to load {addr}: only 127.0.0.1 targets are allowed").into());
         }
         let host = HeaderValue::from_str(&addr.to_string())?;
         Ok(Target { addr, host })
@@ -45,24 +43,18 @@ impl Target {
         headers: &[(HeaderName, HeaderValue)],
         json: Option<Bytes>,
     ) -> Request<Full<Bytes>> {
-        let mut builder = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(HOST, self.host.clone());
+        let mut builder = Request::builder().method(method).uri(path).header(HOST, self.host.clone());
         for (name, value) in headers {
             builder = builder.header(name, value.clone());
         }
         let body = match json {
             Some(bytes) => {
-                builder =
-                    builder.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 bytes
             }
             None => Bytes::new(),
         };
-        builder
-            .body(Full::new(body))
-            .expect("method, path and headers were valid")
+        builder.body(Full::new(body)).expect("method, path and headers were valid")
     }
 }
 
@@ -149,13 +141,7 @@ mod tests {
     #[test]
     fn status_labels_name_the_error_code() {
         let body = br#"{"error":{"code":"rate_limited","message":"slow down"}}"#;
-        assert_eq!(
-            status_label(hyper::StatusCode::TOO_MANY_REQUESTS, body),
-            "429 rate_limited"
-        );
-        assert_eq!(
-            status_label(hyper::StatusCode::BAD_GATEWAY, b"<html>"),
-            "502"
-        );
+        assert_eq!(status_label(hyper::StatusCode::TOO_MANY_REQUESTS, body), "429 rate_limited");
+        assert_eq!(status_label(hyper::StatusCode::BAD_GATEWAY, b"<html>"), "502");
     }
 }

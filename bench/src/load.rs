@@ -48,17 +48,11 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn ok(n: u64) -> Self {
-        Outcome {
-            ok: n,
-            errors: Vec::new(),
-        }
+        Outcome { ok: n, errors: Vec::new() }
     }
 
     pub fn failed(label: impl Into<String>, n: u64) -> Self {
-        Outcome {
-            ok: 0,
-            errors: vec![(label.into(), n)],
-        }
+        Outcome { ok: 0, errors: vec![(label.into(), n)] }
     }
 }
 
@@ -119,18 +113,13 @@ impl Window {
 /// Runs `workload` against `target` per `spec` and merges what every connection saw.
 pub async fn run<W: Workload>(target: &Target, spec: &LoadSpec, workload: Arc<W>) -> LoadResult {
     let begin = Instant::now();
-    let window = Window {
-        start: begin + spec.warmup,
-        end: begin + spec.warmup + spec.measure,
-    };
+    let window = Window { start: begin + spec.warmup, end: begin + spec.warmup + spec.measure };
     let issued = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::with_capacity(spec.concurrency);
     for _ in 0..spec.concurrency {
         let (target, workload, issued) = (target.clone(), workload.clone(), issued.clone());
         let (max, timeout) = (spec.max_requests, spec.request_timeout);
-        tasks.push(tokio::spawn(async move {
-            connection_loop(target, workload, issued, window, max, timeout).await
-        }));
+        tasks.push(tokio::spawn(async move { connection_loop(target, workload, issued, window, max, timeout).await }));
     }
     let mut total = Tally::new();
     for task in tasks {
@@ -233,13 +222,7 @@ struct Tally {
 
 impl Tally {
     fn new() -> Self {
-        Tally {
-            ops: 0,
-            requests: 0,
-            latency_us: new_histogram(),
-            errors: BTreeMap::new(),
-            reconnects: 0,
-        }
+        Tally { ops: 0, requests: 0, latency_us: new_histogram(), errors: BTreeMap::new(), reconnects: 0 }
     }
 
     fn error(&mut self, label: impl Into<String>, n: u64) {

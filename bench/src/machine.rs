@@ -3,9 +3,7 @@
 
 /// Logical cores this process may use.
 pub fn cores() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
 /// The CPU model from `/proc/cpuinfo`, or `"unknown"` where there is none (non-Linux).
@@ -24,9 +22,7 @@ pub fn parse_cpu_model(cpuinfo: &str) -> Option<String> {
             (key.trim() == name && !value.trim().is_empty()).then(|| value.trim().to_string())
         })
     };
-    field("model name")
-        .or_else(|| field("Hardware"))
-        .or_else(|| field("Processor"))
+    field("model name").or_else(|| field("Hardware")).or_else(|| field("Processor"))
 }
 
 /// Raises this process's soft open-file limit to its hard limit (the server, started later,
@@ -36,18 +32,12 @@ pub fn parse_cpu_model(cpuinfo: &str) -> Option<String> {
 pub fn raise_open_file_limit() -> u64 {
     // SAFETY: plain libc calls on a stack value we own.
     unsafe {
-        let mut lim = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
+        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
             return 1024;
         }
         if lim.rlim_cur < lim.rlim_max {
-            let wanted = libc::rlimit {
-                rlim_cur: lim.rlim_max,
-                rlim_max: lim.rlim_max,
-            };
+            let wanted = libc::rlimit { rlim_cur: lim.rlim_max, rlim_max: lim.rlim_max };
             if libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) == 0 {
                 lim.rlim_cur = lim.rlim_max;
             }
@@ -77,10 +67,7 @@ pub fn parse_vm_rss(status: &str) -> Option<u64> {
 /// The command line as typed, each argument quoted when the shell would need it and any URL
 /// password (`--database-url postgres://u:pw@…`) masked, since this text is written to a report.
 pub fn command_line() -> String {
-    std::env::args()
-        .map(|a| shell_quote(&mask_password(&a)))
-        .collect::<Vec<_>>()
-        .join(" ")
+    std::env::args().map(|a| shell_quote(&mask_password(&a))).collect::<Vec<_>>().join(" ")
 }
 
 /// `scheme://user:secret@host` becomes `scheme://user:***@host`; anything else is unchanged.
@@ -96,19 +83,11 @@ pub fn mask_password(arg: &str) -> String {
     let Some(colon) = rest[..at].find(':') else {
         return arg.to_string();
     };
-    format!(
-        "{}{}:***{}",
-        &arg[..scheme_end + 3],
-        &rest[..colon],
-        &rest[at..]
-    )
+    format!("{}{}:***{}", &arg[..scheme_end + 3], &rest[..colon], &rest[at..])
 }
 
 fn shell_quote(arg: &str) -> String {
-    let plain = !arg.is_empty()
-        && arg
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+%".contains(c));
+    let plain = !arg.is_empty() && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+%".contains(c));
     if plain {
         arg.to_string()
     } else {
@@ -124,10 +103,7 @@ mod tests {
     fn reads_the_model_name() {
         let text = "processor\t: 0\nvendor_id\t: GenuineIntel\n\
                     model name\t: Intel(R) Xeon(R) CPU @ 2.20GHz\n";
-        assert_eq!(
-            parse_cpu_model(text).as_deref(),
-            Some("Intel(R) Xeon(R) CPU @ 2.20GHz")
-        );
+        assert_eq!(parse_cpu_model(text).as_deref(), Some("Intel(R) Xeon(R) CPU @ 2.20GHz"));
         assert_eq!(parse_cpu_model("processor : 0\n"), None);
     }
 
@@ -144,10 +120,7 @@ mod tests {
             mask_password("--database-url=postgres://bench:s3cret@127.0.0.1/db"),
             "--database-url=postgres://bench:***@127.0.0.1/db"
         );
-        assert_eq!(
-            mask_password("redis://127.0.0.1:6379"),
-            "redis://127.0.0.1:6379"
-        );
+        assert_eq!(mask_password("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
         assert_eq!(mask_password("--seconds"), "--seconds");
     }
 

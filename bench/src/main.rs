@@ -45,11 +45,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 /// A random alphanumeric string (secrets, passwords, names).
 pub fn random_token(len: usize) -> String {
-    rand::thread_rng()
-        .sample_iter(&Alphanumeric)
-        .take(len)
-        .map(char::from)
-        .collect()
+    rand::thread_rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect()
 }
 
 #[tokio::main]
@@ -162,16 +158,16 @@ async fn measure(
     rows: &mut Vec<Row>,
 ) -> Result<bool> {
     let target = server.target().clone();
-    let fixture = setup::create_fixture(&target, &cfg.admin_email, &cfg.admin_password)
-        .await
-        .map_err(|e| match cfg.database_url {
-            Some(_) => format!(
-                "{e} (with --database-url, use an empty database: the bench admin is only \
+    let fixture = setup::create_fixture(&target, &cfg.admin_email, &cfg.admin_password).await.map_err(|e| match cfg
+        .database_url
+    {
+        Some(_) => format!(
+            "{e} (with --database-url, use an empty database: the bench admin is only \
                  created when no platform admin exists)"
-            )
-            .into(),
-            None => e,
-        })?;
+        )
+        .into(),
+        None => e,
+    })?;
     let load = LoadSpec {
         concurrency: cli.concurrency,
         warmup: Duration::from_secs(cli.warmup),
@@ -180,15 +176,8 @@ async fn measure(
         request_timeout: cli.timeout,
     };
     eprintln!("created project {}", fixture.project_id);
-    let ctx = Context {
-        target,
-        fixture,
-        load,
-        rate: cli.rate,
-        sockets: cli.sockets,
-        server_pid: server.pid(),
-        open_files,
-    };
+    let ctx =
+        Context { target, fixture, load, rate: cli.rate, sockets: cli.sockets, server_pid: server.pid(), open_files };
     let mut all_ok = true;
     for scenario in selected {
         eprintln!(
@@ -224,9 +213,7 @@ fn repo_root(explicit: Option<&Path>) -> Result<PathBuf> {
             }
         }
     };
-    Ok(root
-        .canonicalize()
-        .map_err(|e| format!("repo root {}: {e}", root.display()))?)
+    Ok(root.canonicalize().map_err(|e| format!("repo root {}: {e}", root.display()))?)
 }
 
 /// The storage and queue the server runs with, without any URL (they may hold passwords).

@@ -151,25 +151,13 @@ impl Shared {
 }
 
 /// Sends per `spec`, reads frames from `ws` (already subscribed), and merges the counts.
-pub async fn run<P: Probe>(
-    target: &Target,
-    spec: &OpenLoopSpec,
-    probe: Arc<P>,
-    ws: Ws,
-) -> OpenLoopResult {
+pub async fn run<P: Probe>(target: &Target, spec: &OpenLoopSpec, probe: Arc<P>, ws: Ws) -> OpenLoopResult {
     let rate = spec.rate.max(1);
     let begin = Instant::now();
-    let window = Window {
-        start: begin + spec.warmup,
-        end: begin + spec.warmup + spec.measure,
-    };
+    let window = Window { start: begin + spec.warmup, end: begin + spec.warmup + spec.measure };
     let planned = (spec.warmup + spec.measure).as_secs_f64() * rate as f64;
     let total = (planned.ceil() as u64).min(spec.max_requests);
-    let shared = Arc::new(Shared {
-        begin,
-        window,
-        slots: (0..total).map(|_| Slot::default()).collect(),
-    });
+    let shared = Arc::new(Shared { begin, window, slots: (0..total).map(|_| Slot::default()).collect() });
 
     let stop = Arc::new(Notify::new());
     let reader = tokio::spawn(read_frames(ws, shared.clone(), probe.clone(), stop.clone()));
@@ -178,12 +166,9 @@ pub async fn run<P: Probe>(
     let rx = Arc::new(Mutex::new(rx));
     let mut senders = Vec::with_capacity(spec.connections);
     for _ in 0..spec.connections.max(1) {
-        let (target, probe, shared, rx) =
-            (target.clone(), probe.clone(), shared.clone(), rx.clone());
+        let (target, probe, shared, rx) = (target.clone(), probe.clone(), shared.clone(), rx.clone());
         let timeout = spec.request_timeout;
-        senders.push(tokio::spawn(async move {
-            send_loop(target, probe, shared, rx, timeout).await
-        }));
+        senders.push(tokio::spawn(async move { send_loop(target, probe, shared, rx, timeout).await }));
     }
 
     // The clock: request n is due at begin + n/rate.
@@ -202,12 +187,7 @@ pub async fn run<P: Probe>(
     for s in senders {
         match s.await {
             Ok(t) => tally.merge(t),
-            Err(e) => {
-                *tally
-                    .errors
-                    .entry(format!("sender task failed: {e}"))
-                    .or_default() += 1
-            }
+            Err(e) => *tally.errors.entry(format!("sender task failed: {e}")).or_default() += 1,
         }
     }
 
@@ -219,10 +199,7 @@ pub async fn run<P: Probe>(
     stop.notify_one();
     let read = match reader.await {
         Ok(r) => r,
-        Err(e) => ReadTally {
-            socket_error: Some(format!("reader task failed: {e}")),
-            ..ReadTally::new()
-        },
+        Err(e) => ReadTally { socket_error: Some(format!("reader task failed: {e}")), ..ReadTally::new() },
     };
 
     let (mut sent, mut accepted, mut received, mut missing) = (0, 0, 0, 0);
@@ -265,11 +242,7 @@ struct SendTally {
 
 impl SendTally {
     fn new() -> Self {
-        SendTally {
-            lag_us: new_histogram(),
-            errors: BTreeMap::new(),
-            reconnects: 0,
-        }
+        SendTally { lag_us: new_histogram(), errors: BTreeMap::new(), reconnects: 0 }
     }
 
     fn error(&mut self, label: impl Into<String>) {
@@ -359,22 +332,11 @@ struct ReadTally {
 
 impl ReadTally {
     fn new() -> Self {
-        ReadTally {
-            latency_us: new_histogram(),
-            frames_in_window: 0,
-            duplicates: 0,
-            unexpected: 0,
-            socket_error: None,
-        }
+        ReadTally { latency_us: new_histogram(), frames_in_window: 0, duplicates: 0, unexpected: 0, socket_error: None }
     }
 }
 
-async fn read_frames<P: Probe>(
-    mut ws: Ws,
-    shared: Arc<Shared>,
-    probe: Arc<P>,
-    stop: Arc<Notify>,
-) -> ReadTally {
+async fn read_frames<P: Probe>(mut ws: Ws, shared: Arc<Shared>, probe: Arc<P>, stop: Arc<Notify>) -> ReadTally {
     let mut t = ReadTally::new();
     loop {
         let msg = tokio::select! {

@@ -28,14 +28,8 @@ pub struct Credentials {
 
 /// Fetches the project's realtime credentials with the owner's (project admin) token.
 pub async fn credentials(target: &Target, owner_token: &str) -> crate::Result<Credentials> {
-    let (status, body) = request_json(
-        target,
-        Method::GET,
-        "/api/v1/projects/me/realtime",
-        &bearer(owner_token)?,
-        None,
-    )
-    .await?;
+    let (status, body) =
+        request_json(target, Method::GET, "/api/v1/projects/me/realtime", &bearer(owner_token)?, None).await?;
     if !status.is_success() {
         // Only the error envelope: a success body would hold the secret.
         return Err(format!(
@@ -50,34 +44,20 @@ pub async fn credentials(target: &Target, owner_token: &str) -> crate::Result<Cr
         Some(Value::Number(n)) => n.to_string(),
         _ => string_at(&body, "/appId", what)?,
     };
-    Ok(Credentials {
-        app_id,
-        key: string_at(&body, "/key", what)?,
-        secret: string_at(&body, "/secret", what)?,
-    })
+    Ok(Credentials { app_id, key: string_at(&body, "/key", what)?, secret: string_at(&body, "/secret", what)? })
 }
 
 fn hex_hmac_sha256(secret: &str, msg: &str) -> String {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
     mac.update(msg.as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }
 
 /// The signed query string (without the leading `?`) of a request to `path` with `body`,
 /// timestamped `now` (Unix seconds).
-pub fn signed_query(
-    creds: &Credentials,
-    method: &str,
-    path: &str,
-    body: &[u8],
-    now: u64,
-) -> String {
-    let mut params = vec![
-        ("auth_key", creds.key.clone()),
-        ("auth_timestamp", now.to_string()),
-        ("auth_version", "1.0".to_string()),
-    ];
+pub fn signed_query(creds: &Credentials, method: &str, path: &str, body: &[u8], now: u64) -> String {
+    let mut params =
+        vec![("auth_key", creds.key.clone()), ("auth_timestamp", now.to_string()), ("auth_version", "1.0".to_string())];
     if !body.is_empty() {
         params.push(("body_md5", hex::encode(Md5::digest(body))));
     }
@@ -95,24 +75,15 @@ pub fn event_body(name: &str, channels: &[&str], data: &str) -> String {
 
 /// Unix seconds now.
 pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 /// A signed `POST /apps/{appId}/events` carrying `body`.
 pub fn trigger_request(target: &Target, creds: &Credentials, body: String) -> Request<Full<Bytes>> {
     let path = format!("/apps/{}/events", creds.app_id);
     let query = signed_query(creds, "POST", &path, body.as_bytes(), unix_now());
-    let mut req = target.request(
-        Method::POST,
-        &format!("{path}?{query}"),
-        &[],
-        Some(Bytes::from(body)),
-    );
-    req.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let mut req = target.request(Method::POST, &format!("{path}?{query}"), &[], Some(Bytes::from(body)));
+    req.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     req
 }
 

@@ -41,12 +41,7 @@ pub struct Row {
 
 impl Row {
     /// A row from a load run: throughput, p50/p99, errors.
-    pub fn from_load(
-        scenario: impl Into<String>,
-        concurrency: usize,
-        r: &LoadResult,
-        role: RatioRole,
-    ) -> Row {
+    pub fn from_load(scenario: impl Into<String>, concurrency: usize, r: &LoadResult, role: RatioRole) -> Row {
         let (p50_ms, p99_ms) = percentiles_ms(&r.latency_us);
         let mut notes = Vec::new();
         if r.reconnects > 0 {
@@ -102,11 +97,8 @@ pub fn percentiles_ms(h: &Histogram<u64>) -> (Option<f64>, Option<f64>) {
 
 /// Sets each row's ratio against the first baseline row that has a throughput.
 pub fn fill_ratios(rows: &mut [Row]) {
-    let baseline = rows
-        .iter()
-        .find(|r| r.role == RatioRole::Baseline)
-        .and_then(|r| r.ops_per_sec)
-        .filter(|ops| *ops > 0.0);
+    let baseline =
+        rows.iter().find(|r| r.role == RatioRole::Baseline).and_then(|r| r.ops_per_sec).filter(|ops| *ops > 0.0);
     for row in rows.iter_mut() {
         row.ratio = match (row.role, baseline, row.ops_per_sec) {
             (RatioRole::None, _, _) => None,
@@ -116,16 +108,7 @@ pub fn fill_ratios(rows: &mut [Row]) {
     }
 }
 
-const HEADERS: [&str; 8] = [
-    "scenario",
-    "concurrency",
-    "ops/s",
-    "p50 ms",
-    "p99 ms",
-    "errors",
-    "ratio",
-    "other",
-];
+const HEADERS: [&str; 8] = ["scenario", "concurrency", "ops/s", "p50 ms", "p99 ms", "errors", "ratio", "other"];
 
 fn cells(row: &Row) -> [String; 8] {
     [
@@ -184,13 +167,7 @@ pub fn render_text(rows: &[Row]) -> String {
         let parts: Vec<String> = line
             .iter()
             .enumerate()
-            .map(|(i, c)| {
-                if i == 0 {
-                    format!("{c:<w$}", w = widths[i])
-                } else {
-                    format!("{c:>w$}", w = widths[i])
-                }
-            })
+            .map(|(i, c)| if i == 0 { format!("{c:<w$}", w = widths[i]) } else { format!("{c:>w$}", w = widths[i]) })
             .collect();
         parts.join("  ").trim_end().to_string()
     };
@@ -221,11 +198,7 @@ fn render_details(rows: &[Row], bullet: &str) -> String {
     let mut out = String::new();
     for row in rows {
         if !row.error_detail.is_empty() {
-            let parts: Vec<String> = row
-                .error_detail
-                .iter()
-                .map(|(k, n)| format!("{k} ×{n}"))
-                .collect();
+            let parts: Vec<String> = row.error_detail.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
             let _ = writeln!(out, "{bullet}{} errors: {}", row.scenario, parts.join(", "));
         }
         for note in &row.notes {
@@ -335,18 +308,13 @@ mod tests {
             row("latency", 5.0, RatioRole::None),
         ];
         fill_ratios(&mut rows);
-        assert_eq!(
-            rows.iter().map(|r| r.ratio).collect::<Vec<_>>(),
-            vec![Some(1.0), Some(0.25), None]
-        );
+        assert_eq!(rows.iter().map(|r| r.ratio).collect::<Vec<_>>(), vec![Some(1.0), Some(0.25), None]);
     }
 
     #[test]
     fn text_table_is_aligned() {
-        let mut rows = vec![
-            row("baseline", 40_000.0, RatioRole::Baseline),
-            row("ingest", 9_876.6, RatioRole::Compared),
-        ];
+        let mut rows =
+            vec![row("baseline", 40_000.0, RatioRole::Baseline), row("ingest", 9_876.6, RatioRole::Compared)];
         rows[1].error_detail.insert("429 rate_limited".into(), 3);
         rows[1].errors = 3;
         rows[1].other = Some("7.9 KiB/socket".into());

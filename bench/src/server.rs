@@ -12,11 +12,8 @@ use tokio::process::{Child, Command};
 use crate::http::{Conn, Target};
 
 /// Where the binary is looked for, in order, relative to the repository root.
-pub const DEFAULT_BINARIES: [&str; 3] = [
-    "target/server-release/server",
-    "target/release/server",
-    "target/debug/server",
-];
+pub const DEFAULT_BINARIES: [&str; 3] =
+    ["target/server-release/server", "target/release/server", "target/debug/server"];
 
 /// What the server is started with.
 pub struct LaunchConfig {
@@ -49,19 +46,15 @@ pub fn resolve_binary(explicit: Option<&Path>, repo_root: &Path) -> crate::Resul
             Err(format!("--server-bin {} does not exist", path.display()).into())
         };
     }
-    DEFAULT_BINARIES
-        .iter()
-        .map(|rel| repo_root.join(rel))
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            format!(
-                "no server binary under {} (looked for {}); build one with \
+    DEFAULT_BINARIES.iter().map(|rel| repo_root.join(rel)).find(|p| p.is_file()).ok_or_else(|| {
+        format!(
+            "no server binary under {} (looked for {}); build one with \
                  `cargo build -p server --profile server-release` or pass --server-bin",
-                repo_root.display(),
-                DEFAULT_BINARIES.join(", ")
-            )
-            .into()
-        })
+            repo_root.display(),
+            DEFAULT_BINARIES.join(", ")
+        )
+        .into()
+    })
 }
 
 /// A port the OS says is free right now (it could be taken before the server binds it; the
@@ -106,15 +99,8 @@ impl Server {
         // Its own process group: a terminal Ctrl-C reaches only us, and we stop it in order.
         #[cfg(unix)]
         cmd.process_group(0);
-        let child = cmd
-            .spawn()
-            .map_err(|e| format!("could not start {}: {e}", cfg.binary.display()))?;
-        let mut server = Server {
-            child,
-            target: Target::loopback(addr)?,
-            log_path,
-            _dir: dir,
-        };
+        let child = cmd.spawn().map_err(|e| format!("could not start {}: {e}", cfg.binary.display()))?;
+        let mut server = Server { child, target: Target::loopback(addr)?, log_path, _dir: dir };
         if let Err(e) = server.wait_healthy(cfg.startup_timeout).await {
             let tail = server.log_tail(40);
             server.shutdown().await;
@@ -136,11 +122,10 @@ impl Server {
     pub fn check_alive(&mut self) -> crate::Result<()> {
         match self.child.try_wait()? {
             None => Ok(()),
-            Some(status) => Err(format!(
-                "the server exited ({status})\n--- server log (last lines) ---\n{}",
-                self.log_tail(40)
-            )
-            .into()),
+            Some(status) => {
+                Err(format!("the server exited ({status})\n--- server log (last lines) ---\n{}", self.log_tail(40))
+                    .into())
+            }
         }
     }
 
@@ -171,10 +156,7 @@ impl Server {
         if let Some(pid) = self.child.id() {
             // SAFETY: signalling a child we spawned and have not reaped; the pid is still ours.
             unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
-            if tokio::time::timeout(Duration::from_secs(10), self.child.wait())
-                .await
-                .is_ok()
-            {
+            if tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await.is_ok() {
                 return;
             }
             eprintln!("server ignored SIGTERM for 10 s; killing it");

@@ -34,36 +34,19 @@ impl Fixture {
     /// The two headers of server-to-server calls.
     pub fn key_headers(&self) -> crate::Result<Vec<(HeaderName, HeaderValue)>> {
         Ok(vec![
-            (
-                HeaderName::from_static("x-api-key"),
-                HeaderValue::from_str(&self.api_key)?,
-            ),
-            (
-                HeaderName::from_static("x-api-secret"),
-                HeaderValue::from_str(&self.api_secret)?,
-            ),
+            (HeaderName::from_static("x-api-key"), HeaderValue::from_str(&self.api_key)?),
+            (HeaderName::from_static("x-api-secret"), HeaderValue::from_str(&self.api_secret)?),
         ])
     }
 }
 
 /// Logs in and creates a fresh project on the `enterprise` plan, so monthly event quotas do not
 /// turn the measurement into a count of 429s.
-pub async fn create_fixture(
-    target: &Target,
-    email: &str,
-    password: &str,
-) -> crate::Result<Fixture> {
+pub async fn create_fixture(target: &Target, email: &str, password: &str) -> crate::Result<Fixture> {
     let mut conn = Conn::connect(target).await?;
 
     let login = json!({ "email": email, "password": password });
-    let (status, body) = call(
-        &mut conn,
-        target,
-        "/api/v1/platform/auth/login",
-        &[],
-        &login,
-    )
-    .await?;
+    let (status, body) = call(&mut conn, target, "/api/v1/platform/auth/login", &[], &login).await?;
     expect(status, &[StatusCode::OK], "platform login", &body)?;
     let admin_token = string_at(&body, "/token", "platform login")?;
 
@@ -78,30 +61,16 @@ pub async fn create_fixture(
         "ownerEmail": owner_email,
         "ownerPassword": owner_password,
     });
-    let (status, body) = call(
-        &mut conn,
-        target,
-        "/api/v1/platform/projects",
-        &auth,
-        &project,
-    )
-    .await?;
-    expect(
-        status,
-        &[StatusCode::CREATED, StatusCode::OK],
-        "create project",
-        &body,
-    )?;
+    let (status, body) = call(&mut conn, target, "/api/v1/platform/projects", &auth, &project).await?;
+    expect(status, &[StatusCode::CREATED, StatusCode::OK], "create project", &body)?;
     let project_id = string_at(&body, "/project/id", "create project")?;
     let api_key = string_at(&body, "/apiKey/key", "create project")?;
     let api_secret = string_at(&body, "/apiKey/secret", "create project")?;
 
     let owner_token = match string_at(&body, "/project/slug", "create project") {
         Ok(slug) => {
-            let login =
-                json!({ "project": slug, "email": owner_email, "password": owner_password });
-            let (status, reply) =
-                call(&mut conn, target, "/api/v1/auth/login", &[], &login).await?;
+            let login = json!({ "project": slug, "email": owner_email, "password": owner_password });
+            let (status, reply) = call(&mut conn, target, "/api/v1/auth/login", &[], &login).await?;
             expect(status, &[StatusCode::OK], "owner login", &reply)
                 .and_then(|()| string_at(&reply, "/token", "owner login"))
                 .map_err(|e| e.to_string())
@@ -120,13 +89,7 @@ pub async fn create_fixture(
             );
         }
     }
-    Ok(Fixture {
-        admin_token,
-        project_id,
-        owner_token,
-        api_key,
-        api_secret,
-    })
+    Ok(Fixture { admin_token, project_id, owner_token, api_key, api_secret })
 }
 
 /// One JSON request on a fresh connection: the status and the parsed body (`Null` when the body
@@ -139,12 +102,7 @@ pub async fn request_json(
     body: Option<&Value>,
 ) -> crate::Result<(StatusCode, Value)> {
     let mut conn = Conn::connect(target).await?;
-    let req = target.request(
-        method,
-        path,
-        headers,
-        body.map(|b| Bytes::from(b.to_string())),
-    );
+    let req = target.request(method, path, headers, body.map(|b| Bytes::from(b.to_string())));
     let reply = tokio::time::timeout(std::time::Duration::from_secs(30), conn.send(req))
         .await
         .map_err(|_| format!("{path}: no answer within 30 s"))??;
@@ -172,10 +130,7 @@ pub fn excerpt(body: &[u8]) -> String {
 
 /// `Authorization: Bearer …`.
 pub fn bearer(token: &str) -> crate::Result<Vec<(HeaderName, HeaderValue)>> {
-    Ok(vec![(
-        AUTHORIZATION,
-        HeaderValue::from_str(&format!("Bearer {token}"))?,
-    )])
+    Ok(vec![(AUTHORIZATION, HeaderValue::from_str(&format!("Bearer {token}"))?)])
 }
 
 /// A POST that must answer one of `ok`; answers the body.
@@ -199,23 +154,13 @@ async fn call(
     headers: &[(HeaderName, HeaderValue)],
     body: &Value,
 ) -> crate::Result<(StatusCode, Value)> {
-    let req = target.request(
-        Method::POST,
-        path,
-        headers,
-        Some(Bytes::from(body.to_string())),
-    );
+    let req = target.request(Method::POST, path, headers, Some(Bytes::from(body.to_string())));
     let reply = conn.send(req).await?;
     let json = serde_json::from_slice(reply.body()).unwrap_or(Value::Null);
     Ok((reply.status(), json))
 }
 
-pub fn expect(
-    status: StatusCode,
-    ok: &[StatusCode],
-    what: &str,
-    body: &Value,
-) -> crate::Result<()> {
+pub fn expect(status: StatusCode, ok: &[StatusCode], what: &str, body: &Value) -> crate::Result<()> {
     if ok.contains(&status) {
         Ok(())
     } else {
@@ -224,17 +169,11 @@ pub fn expect(
 }
 
 pub fn string_at(body: &Value, pointer: &str, what: &str) -> crate::Result<String> {
-    body.pointer(pointer)
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .ok_or_else(|| {
-            // Name the fields only: the body may hold a secret.
-            let fields: Vec<&String> = body
-                .as_object()
-                .map(|o| o.keys().collect())
-                .unwrap_or_default();
-            format!("{what}: no string at {pointer} (top-level fields: {fields:?})").into()
-        })
+    body.pointer(pointer).and_then(Value::as_str).map(str::to_string).ok_or_else(|| {
+        // Name the fields only: the body may hold a secret.
+        let fields: Vec<&String> = body.as_object().map(|o| o.keys().collect()).unwrap_or_default();
+        format!("{what}: no string at {pointer} (top-level fields: {fields:?})").into()
+    })
 }
 
 /// Creates `role` (if missing), an end user holding it and a WebSocket subscribed to that user's
@@ -250,14 +189,8 @@ pub async fn listening_user(
 ) -> crate::Result<(Ws, String)> {
     let created = [StatusCode::CREATED, StatusCode::OK];
     // The role may exist already (another run against the same database): that is fine.
-    let (status, body) = request_json(
-        target,
-        Method::POST,
-        "/api/v1/roles",
-        key,
-        Some(&json!({ "name": role })),
-    )
-    .await?;
+    let (status, body) =
+        request_json(target, Method::POST, "/api/v1/roles", key, Some(&json!({ "name": role }))).await?;
     if !(status.is_success() || status == StatusCode::CONFLICT) {
         return Err(format!("create role {role}: {status}: {body}").into());
     }

@@ -47,11 +47,7 @@ impl Frame {
             Some(other) => other.to_string(),
             None => String::new(),
         };
-        Some(Frame {
-            event,
-            channel,
-            data,
-        })
+        Some(Frame { event, channel, data })
     }
 
     /// `data` parsed as JSON (`Null` if it is not).
@@ -78,19 +74,11 @@ pub async fn connect(
             }
         };
         stream.set_nodelay(true)?;
-        let url = format!(
-            "ws://{}/app/{key}?protocol=7&client=bench&version=0.1.0&flash=false",
-            target.addr()
-        );
-        let (mut ws, _) =
-            tokio_tungstenite::client_async_with_config(url, stream, Some(small_config())).await?;
+        let url = format!("ws://{}/app/{key}?protocol=7&client=bench&version=0.1.0&flash=false", target.addr());
+        let (mut ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(small_config())).await?;
         let hello = next_frame(&mut ws).await?;
         if hello.event != "pusher:connection_established" {
-            return Err(format!(
-                "expected pusher:connection_established, got {} {}",
-                hello.event, hello.data
-            )
-            .into());
+            return Err(format!("expected pusher:connection_established, got {} {}", hello.event, hello.data).into());
         }
         let socket_id = hello
             .data_json()
@@ -121,11 +109,7 @@ pub async fn next_frame(ws: &mut Ws) -> crate::Result<Frame> {
             }
             Some(Ok(Message::Close(frame))) => {
                 return Err(match frame {
-                    Some(f) => format!(
-                        "the server closed the socket ({} {})",
-                        u16::from(f.code),
-                        f.reason.as_str()
-                    ),
+                    Some(f) => format!("the server closed the socket ({} {})", u16::from(f.code), f.reason.as_str()),
                     None => "the server closed the socket".to_string(),
                 }
                 .into())
@@ -144,12 +128,7 @@ pub async fn send_json(ws: &mut Ws, v: &Value) -> crate::Result<()> {
 
 /// `pusher:subscribe` and its answer: `Ok` on `pusher_internal:subscription_succeeded`, else the
 /// refusal as the error. Frames of other channels arriving meanwhile are skipped.
-pub async fn subscribe(
-    ws: &mut Ws,
-    channel: &str,
-    auth: Option<&str>,
-    timeout: Duration,
-) -> crate::Result<()> {
+pub async fn subscribe(ws: &mut Ws, channel: &str, auth: Option<&str>, timeout: Duration) -> crate::Result<()> {
     let mut data = json!({ "channel": channel });
     if let Some(auth) = auth {
         data["auth"] = auth.into();
@@ -159,9 +138,7 @@ pub async fn subscribe(
         loop {
             let f = next_frame(ws).await?;
             match f.event.as_str() {
-                "pusher_internal:subscription_succeeded"
-                    if f.channel.as_deref() == Some(channel) =>
-                {
+                "pusher_internal:subscription_succeeded" if f.channel.as_deref() == Some(channel) => {
                     return crate::Result::Ok(());
                 }
                 "pusher:error" | "pusher:subscription_error" => {
@@ -177,11 +154,7 @@ pub async fn subscribe(
 }
 
 /// Reads frames until one satisfies `pred` (answers it) or `timeout` passes (an error).
-pub async fn wait_for(
-    ws: &mut Ws,
-    timeout: Duration,
-    mut pred: impl FnMut(&Frame) -> bool,
-) -> crate::Result<Frame> {
+pub async fn wait_for(ws: &mut Ws, timeout: Duration, mut pred: impl FnMut(&Frame) -> bool) -> crate::Result<Frame> {
     let wait = async {
         loop {
             let f = next_frame(ws).await?;
@@ -201,10 +174,8 @@ mod tests {
 
     #[test]
     fn frames_keep_string_data_as_text() {
-        let f = Frame::parse(
-            r#"{"event":"notification","channel":"private-user-1","data":"{\"title\":\"t 5\"}"}"#,
-        )
-        .unwrap();
+        let f = Frame::parse(r#"{"event":"notification","channel":"private-user-1","data":"{\"title\":\"t 5\"}"}"#)
+            .unwrap();
         assert_eq!(f.event, "notification");
         assert_eq!(f.channel.as_deref(), Some("private-user-1"));
         assert_eq!(f.data_json()["title"], "t 5");

@@ -98,9 +98,8 @@ pub(crate) struct KeySpec {
 impl KeySpec {
     pub(crate) fn validate(input: NewApiKey) -> Result<Self> {
         let name = input.name.unwrap_or_else(|| "Default".into());
-        let permissions = input
-            .permissions
-            .unwrap_or_else(|| Permission::ALL.iter().map(|p| p.as_str().to_string()).collect());
+        let permissions =
+            input.permissions.unwrap_or_else(|| Permission::ALL.iter().map(|p| p.as_str().to_string()).collect());
         let expires_at = input.expires_at.as_deref().map(time::parse_client);
         let env = input.environment.unwrap_or_else(|| "live".into());
         let mut v = Validator::new();
@@ -112,11 +111,7 @@ impl KeySpec {
                 "each must be one of events:write, users:manage, notifications:read, rules:manage",
             )
             .check(expires_at.map_or(true, |e| e.is_some()), "expiresAt", "must be an RFC 3339 time")
-            .check(
-                expires_at.flatten().map_or(true, |e| e > time::now()),
-                "expiresAt",
-                "must be in the future",
-            )
+            .check(expires_at.flatten().map_or(true, |e| e > time::now()), "expiresAt", "must be in the future")
             .check(env == "live" || env == "test", "environment", "must be live or test");
         v.finish()?;
         let mut permissions = permissions;
@@ -209,12 +204,13 @@ pub async fn list(svc: &Services, t: &Tenant, page: PageRequest) -> Result<Page<
 pub async fn revoke(svc: &Services, t: &Tenant, id: &str, meta: &RequestMeta) -> Result<ApiKey> {
     t.require_admin()?;
     let id = validate::id(id)?;
-    let row: KeyRow = sqlx::query_as(&format!("SELECT {COLUMNS} FROM project_api_keys WHERE project_id = $1 AND id = $2"))
-        .bind(t.project_id())
-        .bind(&id)
-        .fetch_optional(svc.db.pool())
-        .await?
-        .ok_or(Error::NotFound)?;
+    let row: KeyRow =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM project_api_keys WHERE project_id = $1 AND id = $2"))
+            .bind(t.project_id())
+            .bind(&id)
+            .fetch_optional(svc.db.pool())
+            .await?
+            .ok_or(Error::NotFound)?;
     let now = time::to_db(time::now());
     sqlx::query(
         "UPDATE project_api_keys SET status = 'revoked', revoked_at = COALESCE(revoked_at, $1) \

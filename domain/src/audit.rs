@@ -29,7 +29,13 @@ pub struct AuditEntry<'a> {
 
 impl<'a> AuditEntry<'a> {
     /// A change inside a project by its tenant.
-    pub fn tenant(t: &'a Tenant, action: &'static str, resource_type: &'static str, resource_id: Option<&'a str>, meta: &'a RequestMeta) -> Self {
+    pub fn tenant(
+        t: &'a Tenant,
+        action: &'static str,
+        resource_type: &'static str,
+        resource_id: Option<&'a str>,
+        meta: &'a RequestMeta,
+    ) -> Self {
         let (actor_type, actor_id) = t.audit_actor();
         AuditEntry {
             project_id: Some(t.project_id()),
@@ -44,7 +50,13 @@ impl<'a> AuditEntry<'a> {
     }
 
     /// A change by platform staff; `project_id` when it concerns one project.
-    pub fn platform(by: &'a PlatformAdminCtx, action: &'static str, resource_type: &'static str, resource_id: Option<&'a str>, meta: &'a RequestMeta) -> Self {
+    pub fn platform(
+        by: &'a PlatformAdminCtx,
+        action: &'static str,
+        resource_type: &'static str,
+        resource_id: Option<&'a str>,
+        meta: &'a RequestMeta,
+    ) -> Self {
         AuditEntry {
             project_id: None,
             actor_type: "platform_admin",
@@ -58,7 +70,13 @@ impl<'a> AuditEntry<'a> {
     }
 
     /// A change inside a project asked for with its publishable key alone (self-registration).
-    pub fn public(p: &'a PublicProject, action: &'static str, resource_type: &'static str, resource_id: Option<&'a str>, meta: &'a RequestMeta) -> Self {
+    pub fn public(
+        p: &'a PublicProject,
+        action: &'static str,
+        resource_type: &'static str,
+        resource_id: Option<&'a str>,
+        meta: &'a RequestMeta,
+    ) -> Self {
         AuditEntry {
             project_id: Some(p.project_id()),
             actor_type: "publishable_key",
@@ -72,7 +90,13 @@ impl<'a> AuditEntry<'a> {
     }
 
     /// A change the platform made by itself (the billing sweeper, a Stripe event).
-    pub fn system(actor_id: &'static str, action: &'static str, resource_type: &'static str, resource_id: Option<&'a str>, meta: &'a RequestMeta) -> Self {
+    pub fn system(
+        actor_id: &'static str,
+        action: &'static str,
+        resource_type: &'static str,
+        resource_id: Option<&'a str>,
+        meta: &'a RequestMeta,
+    ) -> Self {
         AuditEntry {
             project_id: None,
             actor_type: "system",

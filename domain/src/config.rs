@@ -94,11 +94,20 @@ impl JobSettings {
         let d = JobSettings::default();
         Ok(JobSettings {
             webhook_timeout: env_millis("WEBHOOK_TIMEOUT_MS", d.webhook_timeout)?,
-            webhook_max_in_flight_per_endpoint: env_count("WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT", d.webhook_max_in_flight_per_endpoint)?,
+            webhook_max_in_flight_per_endpoint: env_count(
+                "WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT",
+                d.webhook_max_in_flight_per_endpoint,
+            )?,
             push_timeout: env_millis("PUSH_TIMEOUT_MS", d.push_timeout)?,
-            push_max_in_flight_per_project: env_count("PUSH_MAX_IN_FLIGHT_PER_PROJECT", d.push_max_in_flight_per_project)?,
+            push_max_in_flight_per_project: env_count(
+                "PUSH_MAX_IN_FLIGHT_PER_PROJECT",
+                d.push_max_in_flight_per_project,
+            )?,
             pusher_timeout: env_millis("PUSHER_TIMEOUT_MS", d.pusher_timeout)?,
-            pusher_max_in_flight_per_project: env_count("PUSHER_MAX_IN_FLIGHT_PER_PROJECT", d.pusher_max_in_flight_per_project)?,
+            pusher_max_in_flight_per_project: env_count(
+                "PUSHER_MAX_IN_FLIGHT_PER_PROJECT",
+                d.pusher_max_in_flight_per_project,
+            )?,
         })
     }
 }
@@ -120,7 +129,6 @@ fn env_millis(name: &str, default: Duration) -> Result<Duration> {
 
 fn env_count(name: &str, default: i64) -> Result<i64> {
     Ok(env_positive(name)?.map(|n| n.min(i64::MAX as u64) as i64).unwrap_or(default))
-
 }
 
 #[derive(Clone, Debug)]
@@ -157,7 +165,8 @@ pub struct BillingSettings {
 impl BillingSettings {
     fn from_env() -> Self {
         let opt = |name: &str| std::env::var(name).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-        let grace_days: f64 = opt("BILLING_GRACE_DAYS").and_then(|v| v.parse().ok()).filter(|d: &f64| *d >= 0.0).unwrap_or(7.0);
+        let grace_days: f64 =
+            opt("BILLING_GRACE_DAYS").and_then(|v| v.parse().ok()).filter(|d: &f64| *d >= 0.0).unwrap_or(7.0);
         let site = opt("LEPTOS_SITE_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
         BillingSettings {
             stripe_secret_key: opt("STRIPE_SECRET_KEY"),
@@ -167,7 +176,9 @@ impl BillingSettings {
             price_overage: opt("STRIPE_PRICE_OVERAGE"),
             api_base: env_or("STRIPE_API_BASE", "https://api.stripe.com"),
             grace: std::time::Duration::from_secs_f64(grace_days * 86_400.0),
-            sweep_interval: std::time::Duration::from_secs(opt("BILLING_SWEEP_SECS").and_then(|v| v.parse().ok()).unwrap_or(60).max(1)),
+            sweep_interval: std::time::Duration::from_secs(
+                opt("BILLING_SWEEP_SECS").and_then(|v| v.parse().ok()).unwrap_or(60).max(1),
+            ),
             return_url: opt("BILLING_RETURN_URL").unwrap_or_else(|| format!("http://{site}/billing")),
             webhook_tolerance_secs: 300,
         }
@@ -207,7 +218,8 @@ impl Settings {
                 std::env::var("STREAM_CLAIM_IDLE_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(30_000),
             ),
             redis_namespace: std::env::var("REDIS_NAMESPACE").unwrap_or_default(),
-            webhook_retry_schedule: match std::env::var("WEBHOOK_RETRY_SCHEDULE").ok().filter(|s| !s.trim().is_empty()) {
+            webhook_retry_schedule: match std::env::var("WEBHOOK_RETRY_SCHEDULE").ok().filter(|s| !s.trim().is_empty())
+            {
                 Some(s) => parse_schedule(&s)?,
                 None => crate::webhooks::DEFAULT_RETRY_SCHEDULE.to_vec(),
             },
@@ -222,7 +234,10 @@ impl Settings {
                 .unwrap_or_else(|| "Notify <no-reply@localhost>".into()),
             fcm_base_url: env_or("FCM_BASE_URL", crate::push::FCM_BASE_URL),
             fcm_token_url: env_or("FCM_TOKEN_URL", crate::push::FCM_TOKEN_URL),
-            apns_base_url: std::env::var("APNS_BASE_URL").ok().map(|s| s.trim().trim_end_matches('/').to_string()).filter(|s| !s.is_empty()),
+            apns_base_url: std::env::var("APNS_BASE_URL")
+                .ok()
+                .map(|s| s.trim().trim_end_matches('/').to_string())
+                .filter(|s| !s.is_empty()),
             rule_limits: rule_limits()?,
             jobs: JobSettings::from_env()?,
             auth: crate::auth::settings::AuthSettings::from_env()?,

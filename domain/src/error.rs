@@ -66,7 +66,9 @@ impl Error {
     /// The seconds a client should wait before trying again, where waiting helps.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            Error::RateLimited { retry_after_secs } | Error::KeyRateLimited { retry_after_secs, .. } => Some(*retry_after_secs),
+            Error::RateLimited { retry_after_secs } | Error::KeyRateLimited { retry_after_secs, .. } => {
+                Some(*retry_after_secs)
+            }
             Error::QuotaExceeded { retry_after_secs, .. } => *retry_after_secs,
             _ => None,
         }
@@ -167,7 +169,9 @@ impl Error {
     /// says nothing of its cause.
     pub fn error_object(&self) -> serde_json::Value {
         let (message, details) = match self {
-            Error::Validation(fields) => ("the request is not valid".to_string(), serde_json::json!({ "fields": fields })),
+            Error::Validation(fields) => {
+                ("the request is not valid".to_string(), serde_json::json!({ "fields": fields }))
+            }
             Error::Unauthenticated(m) => (m.to_string(), serde_json::json!({})),
             Error::Forbidden(m) => (m.to_string(), serde_json::json!({})),
             Error::NotFound => ("no such resource".to_string(), serde_json::json!({})),

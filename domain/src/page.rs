@@ -15,10 +15,7 @@ pub struct PageRequest {
 
 impl PageRequest {
     pub fn new(limit: Option<i64>, cursor: Option<String>) -> Self {
-        PageRequest {
-            limit: limit.unwrap_or(50).clamp(1, 200),
-            cursor: cursor.filter(|c| !c.is_empty()).map(Cursor),
-        }
+        PageRequest { limit: limit.unwrap_or(50).clamp(1, 200), cursor: cursor.filter(|c| !c.is_empty()).map(Cursor) }
     }
 
     /// The cursor as the `(created_at, id)` pair it was made of (the id is its last 36

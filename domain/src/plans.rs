@@ -92,7 +92,13 @@ pub const PLANS: [Plan; 4] = [
     },
     Plan {
         name: "enterprise",
-        quotas: Quotas { events_per_month: None, notifications_per_month: None, users: None, rules: None, sounds: None },
+        quotas: Quotas {
+            events_per_month: None,
+            notifications_per_month: None,
+            users: None,
+            rules: None,
+            sounds: None,
+        },
         webhook: true,
         custom_domain: true,
         rate_limit_per_second: None,

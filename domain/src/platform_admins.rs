@@ -66,7 +66,12 @@ pub struct NewAdmin {
 }
 
 /// Creates a platform admin; only a super admin may.
-pub async fn create(svc: &Services, by: &PlatformAdminCtx, input: NewAdmin, meta: &audit::RequestMeta) -> Result<PlatformAdmin> {
+pub async fn create(
+    svc: &Services,
+    by: &PlatformAdminCtx,
+    input: NewAdmin,
+    meta: &audit::RequestMeta,
+) -> Result<PlatformAdmin> {
     by.require(&[])?;
     let admin = insert(svc, input).await?;
     audit::record(
@@ -144,7 +149,12 @@ pub async fn first_run(svc: &Services) -> Result<Option<(String, String, std::pa
     .map_err(crate::error::Error::internal)?;
     insert(
         svc,
-        NewAdmin { email: FIRST_ADMIN_EMAIL.into(), password: password.clone(), name: None, role: Some("super_admin".into()) },
+        NewAdmin {
+            email: FIRST_ADMIN_EMAIL.into(),
+            password: password.clone(),
+            name: None,
+            role: Some("super_admin".into()),
+        },
     )
     .await?;
     Ok(Some((FIRST_ADMIN_EMAIL.to_string(), password, path)))

@@ -16,10 +16,10 @@ use sqlx::Row;
 
 use crate::audit::{self, AuditEntry, RequestMeta};
 use crate::auth::{Actor, Tenant};
+use crate::crypto;
 use crate::error::{Error, Result};
 use crate::services::Services;
 use crate::time;
-use crate::crypto;
 
 /// A project's realtime app, with its secret opened. Built only by this module's lookups.
 #[derive(Clone)]
@@ -292,8 +292,8 @@ pub async fn authorize_channel(svc: &Services, t: &Tenant, req: ChannelAuthReque
 fn presence_data(user_id: &str, given: Option<&str>) -> Result<String> {
     let mut info = serde_json::Value::Null;
     if let Some(given) = given {
-        let serde_json::Value::Object(mut obj) = serde_json::from_str(given)
-            .map_err(|_| Error::field("channel_data", "must be a JSON object"))?
+        let serde_json::Value::Object(mut obj) =
+            serde_json::from_str(given).map_err(|_| Error::field("channel_data", "must be a JSON object"))?
         else {
             return Err(Error::field("channel_data", "must be a JSON object"));
         };

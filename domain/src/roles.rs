@@ -24,7 +24,8 @@ const DESCRIPTION_MAX: usize = 500;
 
 /// 1 to 50 of `a-z`, `0-9`, `_` and `-`.
 pub fn valid_name(s: &str) -> bool {
-    (1..=50).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    (1..=50).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -89,8 +90,11 @@ pub struct RolePatch {
 }
 
 fn check_name(v: &mut Validator, name: &str) {
-    v.check(valid_name(name), "name", NAME_RULE)
-        .check(name != ADMIN_ROLE, "name", "admin is built in: it cannot be created, renamed or deleted");
+    v.check(valid_name(name), "name", NAME_RULE).check(
+        name != ADMIN_ROLE,
+        "name",
+        "admin is built in: it cannot be created, renamed or deleted",
+    );
 }
 
 /// `admin` is not stored, so a path naming it would be a 404; say why instead.
@@ -212,7 +216,14 @@ pub async fn ensure_exist(svc: &Services, t: &Tenant, names: &[String]) -> Resul
 /// Changes a role's name or description. Renaming a role that users or rules still hold answers
 /// 409 with `details: {users, rules}` counting them, unless `force` is set: then every user
 /// and rule holding the old name gets the new one, in the same transaction.
-pub async fn update(svc: &Services, t: &Tenant, id_or_name: &str, input: RolePatch, force: bool, meta: &RequestMeta) -> Result<Role> {
+pub async fn update(
+    svc: &Services,
+    t: &Tenant,
+    id_or_name: &str,
+    input: RolePatch,
+    force: bool,
+    meta: &RequestMeta,
+) -> Result<Role> {
     t.require(Permission::UsersManage)?;
     refuse_builtin(id_or_name)?;
     let mut v = Validator::new();
@@ -342,7 +353,13 @@ impl Holders {
     }
 
     /// Replaces `old` by `new` (or removes it) on every holder, keeping `user_roles` in step.
-    async fn rewrite(&self, tx: &mut Transaction<'_, Any>, project_id: &str, old: &str, new: Option<&str>) -> Result<()> {
+    async fn rewrite(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        project_id: &str,
+        old: &str,
+        new: Option<&str>,
+    ) -> Result<()> {
         let now = time::to_db(time::now());
         let replace = |roles: &[String]| -> Vec<String> {
             let mut out: Vec<String> = Vec::with_capacity(roles.len());

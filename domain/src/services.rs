@@ -11,8 +11,8 @@ use crate::crypto::Keys;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::events::{self, Ingestor};
-use crate::rules::cache::RuleCache;
 use crate::queue::{memory::MemoryQueue, redis_streams::RedisQueue, EventQueue};
+use crate::rules::cache::RuleCache;
 
 pub struct Services {
     pub settings: Settings,

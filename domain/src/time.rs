@@ -15,9 +15,7 @@ pub fn to_db(t: Timestamp) -> String {
 }
 
 pub fn from_db(s: &str) -> Timestamp {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_default()
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
 }
 
 pub fn opt_from_db(s: Option<String>) -> Option<Timestamp> {

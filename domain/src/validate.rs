@@ -43,7 +43,11 @@ pub fn slugify(name: &str) -> String {
         }
     }
     let out = out.trim_end_matches('-').chars().take(80).collect::<String>();
-    if out.is_empty() { "project".into() } else { out }
+    if out.is_empty() {
+        "project".into()
+    } else {
+        out
+    }
 }
 
 /// A path id must be a UUID; anything else cannot name a resource, so it is a 404.

@@ -43,21 +43,25 @@ async fn run() -> Result<(), String> {
             }
             let svc = Services::start(settings).await.map_err(|e| e.to_string())?;
             if let Some((email, password, kept)) = platform_admins::first_run(&svc).await.map_err(|e| e.to_string())? {
-                let at = std::env::var("LEPTOS_SITE_ADDR").unwrap_or_else(|_| conf.leptos_options.site_addr.to_string());
+                let at =
+                    std::env::var("LEPTOS_SITE_ADDR").unwrap_or_else(|_| conf.leptos_options.site_addr.to_string());
                 println!(
                     "\n  First start: created the platform admin {email} with password {password}\n  \
                      (kept in {}). Sign in at http://{at}/ and add your own admins.\n",
                     kept.display()
                 );
             }
-            let hub = server::realtime::Hub::connect(svc.settings.redis_url.as_deref()).await.map_err(|e| e.to_string())?;
+            let hub =
+                server::realtime::Hub::connect(svc.settings.redis_url.as_deref()).await.map_err(|e| e.to_string())?;
             server::worker::spawn(svc.clone(), hub.clone());
             server::startup::serve(svc, hub, conf.leptos_options).await.map_err(|e| e.to_string())
         }
         Some("create-admin") => {
             let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
             let (Some(email), Some(password)) = (flag("--email"), flag("--password")) else {
-                return Err("usage: server create-admin --email E --password P [--role super_admin|support|billing]".into());
+                return Err(
+                    "usage: server create-admin --email E --password P [--role super_admin|support|billing]".into()
+                );
             };
             let svc = Services::start(settings).await.map_err(|e| e.to_string())?;
             let role = flag("--role").or(Some("super_admin".into()));

@@ -45,5 +45,6 @@ fn ProjectTable(projects: Vec<ProjectSummary>) -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table>
-    }.into_any()
+    }
+    .into_any()
 }

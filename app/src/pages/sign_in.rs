@@ -8,7 +8,11 @@ use crate::server_fns::PlatformSignIn;
 pub fn SignInPage() -> impl IntoView {
     let sign_in = ServerAction::<PlatformSignIn>::new();
     let error = move || {
-        sign_in.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{crate::server_fns::message(&e)}</p> })
+        sign_in
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| view! { <p class="error" role="alert">{crate::server_fns::message(&e)}</p> })
     };
     view! {
         <main class="auth">

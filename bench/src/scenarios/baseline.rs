@@ -25,16 +25,9 @@ impl Scenario for Baseline {
 
     fn run<'a>(&'a self, ctx: &'a Context) -> BoxFuture<'a, crate::Result<Vec<Row>>> {
         Box::pin(async move {
-            let workload = Arc::new(Health {
-                target: ctx.target.clone(),
-            });
+            let workload = Arc::new(Health { target: ctx.target.clone() });
             let result = load::run(&ctx.target, &ctx.load, workload).await;
-            let row = Row::from_load(
-                "baseline /healthz",
-                ctx.load.concurrency,
-                &result,
-                RatioRole::Baseline,
-            );
+            let row = Row::from_load("baseline /healthz", ctx.load.concurrency, &result, RatioRole::Baseline);
             Ok(vec![row])
         })
     }

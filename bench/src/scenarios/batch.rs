@@ -31,10 +31,7 @@ impl Scenario for Batch {
 
     fn run<'a>(&'a self, ctx: &'a Context) -> BoxFuture<'a, crate::Result<Vec<Row>>> {
         Box::pin(async move {
-            let workload = Arc::new(EventBatch {
-                target: ctx.target.clone(),
-                headers: ctx.fixture.key_headers()?,
-            });
+            let workload = Arc::new(EventBatch { target: ctx.target.clone(), headers: ctx.fixture.key_headers()? });
             let result = load::run(&ctx.target, &ctx.load, workload).await;
             let label = format!("batch /events/batch x{BATCH_SIZE}");
             let mut row = Row::from_load(label, ctx.load.concurrency, &result, RatioRole::Compared);
@@ -61,30 +58,17 @@ pub fn judge_batch(status: StatusCode, body: &[u8]) -> Outcome {
         return Outcome::failed(status_label(status, body), BATCH_SIZE);
     }
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
-    let Some(results) = parsed
-        .as_ref()
-        .and_then(|v| v.get("results"))
-        .and_then(Value::as_array)
-    else {
-        return Outcome::failed(
-            format!("{} without a results list", status.as_u16()),
-            BATCH_SIZE,
-        );
+    let Some(results) = parsed.as_ref().and_then(|v| v.get("results")).and_then(Value::as_array) else {
+        return Outcome::failed(format!("{} without a results list", status.as_u16()), BATCH_SIZE);
     };
     let mut outcome = Outcome::default();
     for item in results {
-        let item_status = item
-            .get("status")
-            .and_then(Value::as_str)
-            .unwrap_or("no status");
+        let item_status = item.get("status").and_then(Value::as_str).unwrap_or("no status");
         if item_status == "accepted" {
             outcome.ok += 1;
             continue;
         }
-        let code = item
-            .pointer("/error/code")
-            .or_else(|| item.get("error"))
-            .and_then(Value::as_str);
+        let code = item.pointer("/error/code").or_else(|| item.get("error")).and_then(Value::as_str);
         let label = match code {
             Some(code) => format!("item {item_status} {code}"),
             None => format!("item {item_status}"),
@@ -96,9 +80,7 @@ pub fn judge_batch(status: StatusCode, body: &[u8]) -> Outcome {
     }
     let missing = BATCH_SIZE.saturating_sub(results.len() as u64);
     if missing > 0 {
-        outcome
-            .errors
-            .push(("item missing from results".into(), missing));
+        outcome.errors.push(("item missing from results".into(), missing));
     }
     outcome
 }
@@ -111,12 +93,7 @@ struct EventBatch {
 impl Workload for EventBatch {
     fn request(&self, seq: u64) -> Request<Full<Bytes>> {
         let body = Bytes::from(batch_json(seq));
-        self.target.request(
-            Method::POST,
-            "/api/v1/events/batch",
-            &self.headers,
-            Some(body),
-        )
+        self.target.request(Method::POST, "/api/v1/events/batch", &self.headers, Some(body))
     }
 
     fn ops_per_request(&self) -> u64 {
@@ -143,9 +120,8 @@ mod tests {
 
     #[test]
     fn counts_accepted_items_and_buckets_the_rest() {
-        let mut items: Vec<Value> = (0..98)
-            .map(|i| serde_json::json!({"index": i, "id": "x", "status": "accepted"}))
-            .collect();
+        let mut items: Vec<Value> =
+            (0..98).map(|i| serde_json::json!({"index": i, "id": "x", "status": "accepted"})).collect();
         for index in [98, 99] {
             items.push(serde_json::json!({
                 "index": index, "status": "rejected", "error": {"code": "quota_exceeded"}
@@ -154,10 +130,7 @@ mod tests {
         let body = serde_json::json!({ "results": items }).to_string();
         let o = judge_batch(StatusCode::MULTI_STATUS, body.as_bytes());
         assert_eq!(o.ok, 98);
-        assert_eq!(
-            o.errors,
-            vec![("item rejected quota_exceeded".to_string(), 2)]
-        );
+        assert_eq!(o.errors, vec![("item rejected quota_exceeded".to_string(), 2)]);
 
         let o = judge_batch(StatusCode::TOO_MANY_REQUESTS, b"{}");
         assert_eq!((o.ok, o.errors[0].1), (0, BATCH_SIZE));

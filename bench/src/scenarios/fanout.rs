@@ -67,11 +67,7 @@ impl Shared {
     }
 
     fn slowest(&self) -> u64 {
-        self.received
-            .iter()
-            .map(|r| r.load(Ordering::Relaxed))
-            .min()
-            .unwrap_or(0)
+        self.received.iter().map(|r| r.load(Ordering::Relaxed)).min().unwrap_or(0)
     }
 }
 
@@ -101,11 +97,7 @@ async fn run(ctx: &Context) -> crate::Result<Vec<Row>> {
     let probe_deadline = Instant::now() + SETUP_TIMEOUT;
     while shared.slowest() < 1 {
         if Instant::now() > probe_deadline {
-            let got = shared
-                .received
-                .iter()
-                .filter(|r| r.load(Ordering::Relaxed) > 0)
-                .count();
+            let got = shared.received.iter().filter(|r| r.load(Ordering::Relaxed) > 0).count();
             let _ = stop_tx.send(true);
             return Err(format!(
                 "the probe trigger reached {got} of {SUBSCRIBERS} subscribers within {SETUP_TIMEOUT:?}"
@@ -131,12 +123,7 @@ async fn run(ctx: &Context) -> crate::Result<Vec<Row>> {
     while let Some(r) = senders.join_next().await {
         match r {
             Ok(t) => sent.merge(t),
-            Err(e) => {
-                *sent
-                    .errors
-                    .entry(format!("sender task failed: {e}"))
-                    .or_default() += 1
-            }
+            Err(e) => *sent.errors.entry(format!("sender task failed: {e}")).or_default() += 1,
         }
     }
 
@@ -156,19 +143,11 @@ async fn run(ctx: &Context) -> crate::Result<Vec<Row>> {
                 delivered_in_window += n;
                 *errors.entry(format!("socket: {e}")).or_default() += 1;
             }
-            Err(e) => {
-                *errors
-                    .entry(format!("reader task failed: {e}"))
-                    .or_default() += 1
-            }
+            Err(e) => *errors.entry(format!("reader task failed: {e}")).or_default() += 1,
         }
     }
     let expected = shared.issued.load(Ordering::Relaxed);
-    let missing: u64 = shared
-        .received
-        .iter()
-        .map(|r| expected.saturating_sub(r.load(Ordering::Relaxed)))
-        .sum();
+    let missing: u64 = shared.received.iter().map(|r| expected.saturating_sub(r.load(Ordering::Relaxed))).sum();
     if missing > 0 {
         *errors.entry("missing delivery".into()).or_default() += missing;
     }
@@ -177,10 +156,7 @@ async fn run(ctx: &Context) -> crate::Result<Vec<Row>> {
     let mut row = Row::empty(format!("fanout x{SUBSCRIBERS} subscribers"), senders_n);
     row.ops_per_sec = Some(delivered_in_window as f64 / secs);
     row.set_errors(errors);
-    row.other = Some(format!(
-        "{} triggers/s",
-        fmt_rate(sent.ok_in_window as f64 / secs)
-    ));
+    row.other = Some(format!("{} triggers/s", fmt_rate(sent.ok_in_window as f64 / secs)));
     row.notes.push(format!(
         "{} trigger connections, closed loop, held back while the slowest socket is more than \
          {MAX_AHEAD} triggers behind; {} deliveries expected in all, {missing} missing",
@@ -188,10 +164,7 @@ async fn run(ctx: &Context) -> crate::Result<Vec<Row>> {
         expected * SUBSCRIBERS as u64
     ));
     if sent.held_back > 0 {
-        row.notes.push(format!(
-            "senders waited for slow sockets {} times",
-            sent.held_back
-        ));
+        row.notes.push(format!("senders waited for slow sockets {} times", sent.held_back));
     }
     Ok(vec![row])
 }
@@ -323,8 +296,7 @@ async fn read_loop(
         match msg {
             Some(Ok(Message::Text(text))) => {
                 let text = text.as_str();
-                let ours = text.starts_with(&prefix)
-                    || ws::Frame::parse(text).is_some_and(|f| f.event == EVENT);
+                let ours = text.starts_with(&prefix) || ws::Frame::parse(text).is_some_and(|f| f.event == EVENT);
                 if ours {
                     total += 1;
                     shared.received[index].store(total, Ordering::Relaxed);
@@ -335,10 +307,7 @@ async fn read_loop(
                     let pong = r#"{"event":"pusher:pong","data":{}}"#;
                     let _ = socket.send(Message::text(pong)).await;
                 } else if text.contains("pusher:error") {
-                    break Some(format!(
-                        "pusher:error {}",
-                        crate::setup::excerpt(text.as_bytes())
-                    ));
+                    break Some(format!("pusher:error {}", crate::setup::excerpt(text.as_bytes())));
                 }
             }
             Some(Ok(Message::Close(f))) => {

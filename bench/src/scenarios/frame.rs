@@ -59,15 +59,7 @@ async fn run(ctx: &Context) -> crate::Result<Vec<Row>> {
     let tag = crate::random_token(8).to_lowercase();
     let created = [StatusCode::CREATED, StatusCode::OK];
     // The role first: the rule names it.
-    let (mut socket, channel) = listening_user(
-        target,
-        &ctx.fixture.api_key,
-        &key,
-        "ops",
-        &tag,
-        SETUP_TIMEOUT,
-    )
-    .await?;
+    let (mut socket, channel) = listening_user(target, &ctx.fixture.api_key, &key, "ops", &tag, SETUP_TIMEOUT).await?;
 
     let rule = json!({
         "name": format!("bench frame {tag}"),
@@ -76,15 +68,7 @@ async fn run(ctx: &Context) -> crate::Result<Vec<Row>> {
         "title": "t {{ payload.n }}",
         "message": "m",
     });
-    post_expect(
-        target,
-        "/api/v1/rules",
-        &key,
-        &rule,
-        &created,
-        "create rule",
-    )
-    .await?;
+    post_expect(target, "/api/v1/rules", &key, &rule, &created, "create rule").await?;
 
     let drained_in = probe_round_trip(target, &key, &mut socket, &channel).await?;
 
@@ -97,10 +81,7 @@ async fn run(ctx: &Context) -> crate::Result<Vec<Row>> {
         request_timeout: ctx.load.request_timeout,
         grace: GRACE,
     };
-    let probe = Arc::new(EventProbe {
-        target: target.clone(),
-        headers: key,
-    });
+    let probe = Arc::new(EventProbe { target: target.clone(), headers: key });
     let r = openloop::run(target, &spec, probe, socket).await;
 
     let mut row = Row::empty("frame event->notification", spec.connections);
@@ -121,8 +102,7 @@ async fn run(ctx: &Context) -> crate::Result<Vec<Row>> {
         ));
     }
     if r.reconnects > 0 {
-        row.notes
-            .push(format!("{} sender connections re-opened", r.reconnects));
+        row.notes.push(format!("{} sender connections re-opened", r.reconnects));
     }
     if r.frames_per_sec() > 0.0 && (r.frames_per_sec() as u64) < ctx.rate * 9 / 10 {
         row.notes.push(format!(
@@ -144,28 +124,13 @@ async fn probe_round_trip(
 ) -> crate::Result<Duration> {
     let started = Instant::now();
     let event = json!({ "type": EVENT_TYPE, "payload": { "n": "probe" } });
-    let sent = post_expect(
-        target,
-        "/api/v1/events",
-        key,
-        &event,
-        &[StatusCode::ACCEPTED],
-        "probe event",
-    )
-    .await?;
+    let sent = post_expect(target, "/api/v1/events", key, &event, &[StatusCode::ACCEPTED], "probe event").await?;
     let id = string_at(&sent, "/id", "probe event")?;
 
     // The socket is not read meanwhile; the probe's frame waits in its buffers.
     let mut last_report = Instant::now();
     let event = loop {
-        let (status, body) = request_json(
-            target,
-            Method::GET,
-            &format!("/api/v1/events/{id}"),
-            key,
-            None,
-        )
-        .await?;
+        let (status, body) = request_json(target, Method::GET, &format!("/api/v1/events/{id}"), key, None).await?;
         if !status.is_success() {
             return Err(format!("GET /api/v1/events/{id}: {status}: {body}").into());
         }
@@ -192,25 +157,19 @@ async fn probe_round_trip(
     if event.get("status").and_then(Value::as_str) != Some("processed") {
         return Err(format!("the probe event {id} ended as {event}").into());
     }
-    let is_probe =
-        |f: &Frame| f.event == "notification" && probe_title(f) == Some("t probe".into());
-    ws::wait_for(socket, PROBE_FRAME_TIMEOUT, is_probe)
-        .await
-        .map_err(|e| {
-            format!(
-                "the probe event {id} was processed (notificationIds {}), but its `notification` \
+    let is_probe = |f: &Frame| f.event == "notification" && probe_title(f) == Some("t probe".into());
+    ws::wait_for(socket, PROBE_FRAME_TIMEOUT, is_probe).await.map_err(|e| {
+        format!(
+            "the probe event {id} was processed (notificationIds {}), but its `notification` \
                  frame did not arrive on {channel}: {e}",
-                event.get("notificationIds").unwrap_or(&Value::Null)
-            )
-        })?;
+            event.get("notificationIds").unwrap_or(&Value::Null)
+        )
+    })?;
     Ok(drained)
 }
 
 fn probe_title(f: &Frame) -> Option<String> {
-    f.data_json()
-        .get("title")
-        .and_then(Value::as_str)
-        .map(str::to_string)
+    f.data_json().get("title").and_then(Value::as_str).map(str::to_string)
 }
 
 /// The event numbered `seq`, matching the rule.
@@ -237,12 +196,7 @@ struct EventProbe {
 
 impl Probe for EventProbe {
     fn request(&self, seq: u64) -> Request<Full<Bytes>> {
-        self.target.request(
-            Method::POST,
-            "/api/v1/events",
-            &self.headers,
-            Some(Bytes::from(event_json(seq))),
-        )
+        self.target.request(Method::POST, "/api/v1/events", &self.headers, Some(Bytes::from(event_json(seq))))
     }
 
     fn accepted(&self, status: StatusCode) -> bool {
@@ -268,22 +222,10 @@ mod tests {
 
     #[test]
     fn titles_name_the_event() {
-        assert!(matches!(
-            classify(&frame("notification", "t 42")),
-            FrameKind::Ours(42)
-        ));
-        assert!(matches!(
-            classify(&frame("notification", "t probe")),
-            FrameKind::Ignore
-        ));
-        assert!(matches!(
-            classify(&frame("notification", "other")),
-            FrameKind::Unexpected
-        ));
-        assert!(matches!(
-            classify(&frame("something", "t 1")),
-            FrameKind::Unexpected
-        ));
+        assert!(matches!(classify(&frame("notification", "t 42")), FrameKind::Ours(42)));
+        assert!(matches!(classify(&frame("notification", "t probe")), FrameKind::Ignore));
+        assert!(matches!(classify(&frame("notification", "other")), FrameKind::Unexpected));
+        assert!(matches!(classify(&frame("something", "t 1")), FrameKind::Unexpected));
         let v: Value = serde_json::from_str(&event_json(7)).unwrap();
         assert_eq!(v, json!({"type": "bench.frame", "payload": {"n": 7}}));
     }

@@ -26,17 +26,9 @@ impl Scenario for Ingest {
 
     fn run<'a>(&'a self, ctx: &'a Context) -> BoxFuture<'a, crate::Result<Vec<Row>>> {
         Box::pin(async move {
-            let workload = Arc::new(SingleEvent {
-                target: ctx.target.clone(),
-                headers: ctx.fixture.key_headers()?,
-            });
+            let workload = Arc::new(SingleEvent { target: ctx.target.clone(), headers: ctx.fixture.key_headers()? });
             let result = load::run(&ctx.target, &ctx.load, workload).await;
-            let row = Row::from_load(
-                "ingest /events",
-                ctx.load.concurrency,
-                &result,
-                RatioRole::Compared,
-            );
+            let row = Row::from_load("ingest /events", ctx.load.concurrency, &result, RatioRole::Compared);
             Ok(vec![row])
         })
     }
@@ -45,10 +37,7 @@ impl Scenario for Ingest {
 /// The event body the brief fixes: `n` is the request's number, `amount` cycles below 5000 (so
 /// a later rule scenario can match on it).
 pub fn event_json(n: u64) -> String {
-    format!(
-        r#"{{"type":"bench.event","payload":{{"n":{n},"amount":{}}}}}"#,
-        n % 5000
-    )
+    format!(r#"{{"type":"bench.event","payload":{{"n":{n},"amount":{}}}}}"#, n % 5000)
 }
 
 struct SingleEvent {
@@ -59,8 +48,7 @@ struct SingleEvent {
 impl Workload for SingleEvent {
     fn request(&self, seq: u64) -> Request<Full<Bytes>> {
         let body = Bytes::from(event_json(seq));
-        self.target
-            .request(Method::POST, "/api/v1/events", &self.headers, Some(body))
+        self.target.request(Method::POST, "/api/v1/events", &self.headers, Some(body))
     }
 
     fn judge(&self, status: StatusCode, body: &Bytes) -> Outcome {
@@ -77,9 +65,6 @@ mod tests {
     #[test]
     fn event_body_is_the_documented_json() {
         let v: serde_json::Value = serde_json::from_str(&super::event_json(5001)).unwrap();
-        assert_eq!(
-            v,
-            serde_json::json!({"type": "bench.event", "payload": {"n": 5001, "amount": 1}})
-        );
+        assert_eq!(v, serde_json::json!({"type": "bench.event", "payload": {"n": 5001, "amount": 1}}));
     }
 }

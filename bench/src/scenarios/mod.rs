@@ -74,15 +74,9 @@ pub fn select(only: Option<&[String]>) -> Result<Vec<Box<dyn Scenario>>, String>
     let Some(only) = only else { return Ok(every) };
     let known: Vec<&str> = every.iter().map(|s| s.name()).collect();
     if let Some(bad) = only.iter().find(|n| !known.contains(&n.as_str())) {
-        return Err(format!(
-            "unknown scenario `{bad}`; known: {}",
-            known.join(", ")
-        ));
+        return Err(format!("unknown scenario `{bad}`; known: {}", known.join(", ")));
     }
-    Ok(every
-        .into_iter()
-        .filter(|s| only.iter().any(|n| n == s.name()))
-        .collect())
+    Ok(every.into_iter().filter(|s| only.iter().any(|n| n == s.name())).collect())
 }
 
 #[cfg(test)]

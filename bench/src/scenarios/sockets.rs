@@ -104,17 +104,12 @@ where
             (r, t.elapsed())
         });
     }
-    let mut out = Phase {
-        done: Vec::new(),
-        latency_us: new_histogram(),
-        errors: BTreeMap::new(),
-        elapsed: Duration::ZERO,
-    };
+    let mut out =
+        Phase { done: Vec::new(), latency_us: new_histogram(), errors: BTreeMap::new(), elapsed: Duration::ZERO };
     loop {
         match tokio::time::timeout_at(deadline.into(), set.join_next()).await {
             Ok(Some(Ok((Ok(ws), took)))) => {
-                out.latency_us
-                    .saturating_record((took.as_micros() as u64).max(1));
+                out.latency_us.saturating_record((took.as_micros() as u64).max(1));
                 out.done.push(ws);
             }
             Ok(Some(Ok((Err(e), _)))) => *out.errors.entry(label(&e)).or_default() += 1,
@@ -123,9 +118,7 @@ where
             Err(_) => {
                 let left = set.len() as u64;
                 set.abort_all();
-                *out.errors
-                    .entry(format!("not done within {PHASE_TIMEOUT:?}"))
-                    .or_default() += left;
+                *out.errors.entry(format!("not done within {PHASE_TIMEOUT:?}")).or_default() += left;
                 break;
             }
         }
@@ -144,26 +137,17 @@ fn kib_per_socket(before: u64, after: u64, sockets: usize) -> Option<f64> {
 }
 
 async fn run(ctx: &Context) -> crate::Result<Vec<Row>> {
-    let pid = ctx
-        .server_pid
-        .ok_or("the server's process id is unknown; cannot read its memory")?;
+    let pid = ctx.server_pid.ok_or("the server's process id is unknown; cannot read its memory")?;
     let mut notes = Vec::new();
     let room = ctx.open_files.saturating_sub(FD_RESERVE) as usize;
     let n = if ctx.sockets > room {
-        notes.push(format!(
-            "--sockets {} lowered to {room}: the open-file limit is {}",
-            ctx.sockets, ctx.open_files
-        ));
+        notes.push(format!("--sockets {} lowered to {room}: the open-file limit is {}", ctx.sockets, ctx.open_files));
         room
     } else {
         ctx.sockets
     };
     if n == 0 {
-        return Err(format!(
-            "no room for sockets under an open-file limit of {}",
-            ctx.open_files
-        )
-        .into());
+        return Err(format!("no room for sockets under an open-file limit of {}", ctx.open_files).into());
     }
 
     let before = rss(pid).await?;
@@ -202,26 +186,21 @@ async fn run(ctx: &Context) -> crate::Result<Vec<Row>> {
         mib(after_subscribe)
     ));
     if established < n {
-        notes.push(format!(
-            "{} of {n} sockets never connected",
-            n - established
-        ));
+        notes.push(format!("{} of {n} sockets never connected", n - established));
     }
 
     let mut connect_row = Row::empty(format!("sockets idle x{n}"), n);
     connect_row.ops_per_sec = Some(per_second(established as u64, connected.elapsed));
     (connect_row.p50_ms, connect_row.p99_ms) = percentiles_ms(&connected.latency_us);
     connect_row.set_errors(connected.errors);
-    connect_row.other =
-        kib_per_socket(before, after_connect, established).map(|k| format!("{k:.1} KiB/socket"));
+    connect_row.other = kib_per_socket(before, after_connect, established).map(|k| format!("{k:.1} KiB/socket"));
     connect_row.notes = notes;
 
     let mut sub_row = Row::empty(format!("sockets idle x{n} +1 channel"), n);
     sub_row.ops_per_sec = Some(per_second(on_channel as u64, subscribed.elapsed));
     (sub_row.p50_ms, sub_row.p99_ms) = percentiles_ms(&subscribed.latency_us);
     sub_row.set_errors(subscribed.errors);
-    sub_row.other =
-        kib_per_socket(before, after_subscribe, on_channel).map(|k| format!("{k:.1} KiB/socket"));
+    sub_row.other = kib_per_socket(before, after_subscribe, on_channel).map(|k| format!("{k:.1} KiB/socket"));
     sub_row.notes.push(
         "ops/s: subscriptions confirmed per second; p50/p99: subscribe → \
          subscription_succeeded; KiB/socket counts the connection and the subscription"
@@ -242,14 +221,8 @@ mod tests {
     fn sources_spread_beyond_one_address() {
         assert_eq!(source_for(0), None);
         assert_eq!(source_for(PORTS_PER_SOURCE - 1), None);
-        assert_eq!(
-            source_for(PORTS_PER_SOURCE),
-            Some(Ipv4Addr::new(127, 0, 0, 2))
-        );
-        assert_eq!(
-            source_for(2 * PORTS_PER_SOURCE),
-            Some(Ipv4Addr::new(127, 0, 0, 3))
-        );
+        assert_eq!(source_for(PORTS_PER_SOURCE), Some(Ipv4Addr::new(127, 0, 0, 2)));
+        assert_eq!(source_for(2 * PORTS_PER_SOURCE), Some(Ipv4Addr::new(127, 0, 0, 3)));
     }
 
     #[test]

@@ -43,11 +43,7 @@ impl Scenario for TriggerLatency {
 
 /// The project's realtime credentials, with the owner's token.
 pub async fn credentials(ctx: &Context) -> crate::Result<Credentials> {
-    let owner = ctx
-        .fixture
-        .owner_token
-        .as_ref()
-        .map_err(|e| format!("no project admin token: {e}"))?;
+    let owner = ctx.fixture.owner_token.as_ref().map_err(|e| format!("no project admin token: {e}"))?;
     pusher::credentials(&ctx.target, owner).await
 }
 
@@ -57,12 +53,7 @@ pub fn data_json(seq: u64) -> String {
 }
 
 /// Sends one trigger outside any measurement and checks it is accepted.
-pub async fn trigger_once(
-    target: &Target,
-    creds: &Credentials,
-    channel: &str,
-    data: &str,
-) -> crate::Result<()> {
+pub async fn trigger_once(target: &Target, creds: &Credentials, channel: &str, data: &str) -> crate::Result<()> {
     let req = pusher::trigger_request(target, creds, pusher::event_body(EVENT, &[channel], data));
     let (status, body) = send_raw(target, req).await?;
     if status != StatusCode::OK {
@@ -95,11 +86,7 @@ async fn run(ctx: &Context) -> crate::Result<Vec<Row>> {
         request_timeout: ctx.load.request_timeout,
         grace: GRACE,
     };
-    let probe = Arc::new(TriggerProbe {
-        target: target.clone(),
-        creds,
-        channel,
-    });
+    let probe = Arc::new(TriggerProbe { target: target.clone(), creds, channel });
     let r = openloop::run(target, &spec, probe, socket).await;
 
     let mut row = Row::empty("trigger api->frame", spec.connections);
@@ -112,8 +99,7 @@ async fn run(ctx: &Context) -> crate::Result<Vec<Row>> {
         ctx.rate, r.sent, r.accepted, r.received
     ));
     if let (_, Some(lag)) = percentiles_ms(&r.lag_us) {
-        row.notes
-            .push(format!("sender lag behind schedule p99 {} ms", fmt_ms(lag)));
+        row.notes.push(format!("sender lag behind schedule p99 {} ms", fmt_ms(lag)));
     }
     Ok(vec![row])
 }

@@ -75,8 +75,7 @@ impl AuthCache {
         .fetch_optional(db.pool())
         .await?;
         let value = row.map(|r| {
-            let permissions: Vec<String> =
-                serde_json::from_str(&r.get::<String, _>("permissions")).unwrap_or_default();
+            let permissions: Vec<String> = serde_json::from_str(&r.get::<String, _>("permissions")).unwrap_or_default();
             Arc::new(CachedKey {
                 id: r.get("id"),
                 project_id: r.get("project_id"),

@@ -5,12 +5,12 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use super::token::{self, TokenType};
+use crate::crypto;
 use crate::error::{Error, Result};
 use crate::platform_admins::{self, PlatformAdmin};
 use crate::services::Services;
 use crate::time::Timestamp;
 use crate::users::{User, UserRow, COLUMNS};
-use crate::crypto;
 
 #[derive(Debug, Deserialize)]
 pub struct PlatformLogin {
@@ -101,5 +101,3 @@ pub async fn project(svc: &Services, input: ProjectLogin, client: Option<IpAddr>
         token::issue(&svc.keys, user.id.clone(), Some(user.project_id.clone()), user.roles.clone(), kind);
     Ok(ProjectSession { token, expires_at, user })
 }
-
-

@@ -15,12 +15,8 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 4] = [
-        Permission::EventsWrite,
-        Permission::UsersManage,
-        Permission::NotificationsRead,
-        Permission::RulesManage,
-    ];
+    pub const ALL: [Permission; 4] =
+        [Permission::EventsWrite, Permission::UsersManage, Permission::NotificationsRead, Permission::RulesManage];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -37,7 +37,13 @@ pub struct Claims {
 /// How long a login token lives.
 pub const TOKEN_TTL_SECS: i64 = 12 * 3600;
 
-pub fn issue(keys: &Keys, sub: String, project_id: Option<String>, roles: Vec<String>, token_type: TokenType) -> (String, Timestamp) {
+pub fn issue(
+    keys: &Keys,
+    sub: String,
+    project_id: Option<String>,
+    roles: Vec<String>,
+    token_type: TokenType,
+) -> (String, Timestamp) {
     issue_via(keys, sub, project_id, roles, token_type, None)
 }
 

@@ -22,7 +22,13 @@ pub struct Change {
     pub payment_failed: bool,
 }
 
-pub(crate) async fn apply(conn: &mut sqlx::AnyConnection, svc: &Services, project_id: &str, c: Change, actor: &str) -> Result<()> {
+pub(crate) async fn apply(
+    conn: &mut sqlx::AnyConnection,
+    svc: &Services,
+    project_id: &str,
+    c: Change,
+    actor: &str,
+) -> Result<()> {
     let mut p = load_in(conn, project_id).await?;
     let before = (p.plan.clone(), p.status.clone(), p.subscription_status.clone());
     if let Some(customer) = c.customer {
@@ -109,10 +115,11 @@ pub(crate) async fn load_in(conn: &mut sqlx::AnyConnection, project_id: &str) ->
 /// nature (a platform job, not reachable from a request).
 pub async fn suspend_overdue(svc: &Services) -> Result<usize> {
     let now = time::to_db(time::now());
-    let due: Vec<String> = sqlx::query_scalar("SELECT id FROM projects WHERE status = 'past_due' AND grace_until <= $1")
-        .bind(&now)
-        .fetch_all(svc.db.pool())
-        .await?;
+    let due: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM projects WHERE status = 'past_due' AND grace_until <= $1")
+            .bind(&now)
+            .fetch_all(svc.db.pool())
+            .await?;
     let mut suspended = 0;
     for id in due {
         let mut tx = svc.db.begin_write().await?;

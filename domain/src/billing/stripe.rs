@@ -49,7 +49,8 @@ impl Stripe {
 
     /// `POST /v1/customers`.
     pub async fn create_customer(&self, project_id: &str, name: &str, email: Option<&str>) -> Result<String> {
-        let mut form = vec![("name".to_string(), name.to_string()), ("metadata[projectId]".into(), project_id.to_string())];
+        let mut form =
+            vec![("name".to_string(), name.to_string()), ("metadata[projectId]".into(), project_id.to_string())];
         if let Some(e) = email {
             form.push(("email".into(), e.to_string()));
         }

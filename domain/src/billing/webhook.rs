@@ -21,8 +21,14 @@ pub struct Receipt {
 pub async fn receive(svc: &Services, signature: Option<&str>, body: &[u8]) -> Result<Receipt> {
     let secret = svc.settings.billing.stripe_webhook_secret.as_deref().ok_or(Error::BillingUnavailable)?;
     let header = signature.ok_or_else(|| Error::BadRequest("the Stripe-Signature header is missing".into()))?;
-    super::signature::verify(secret, header, body, time::now().timestamp(), svc.settings.billing.webhook_tolerance_secs)
-        .map_err(|m| Error::BadRequest(m.into()))?;
+    super::signature::verify(
+        secret,
+        header,
+        body,
+        time::now().timestamp(),
+        svc.settings.billing.webhook_tolerance_secs,
+    )
+    .map_err(|m| Error::BadRequest(m.into()))?;
     let event: Value = serde_json::from_slice(body).map_err(|_| Error::BadRequest("the event is not JSON".into()))?;
     let id = event["id"].as_str().ok_or_else(|| Error::BadRequest("the event has no id".into()))?;
     let kind = event["type"].as_str().unwrap_or("");
@@ -62,7 +68,8 @@ pub async fn receive(svc: &Services, signature: Option<&str>, body: &[u8]) -> Re
 async fn owner(conn: &mut sqlx::AnyConnection, object: &Value) -> Result<Option<String>> {
     let named = object["metadata"]["projectId"].as_str().or_else(|| object["client_reference_id"].as_str());
     if let Some(id) = named {
-        let found: Option<String> = sqlx::query_scalar("SELECT id FROM projects WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?;
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT id FROM projects WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?;
         if found.is_some() {
             return Ok(found);
         }
@@ -103,9 +110,12 @@ fn change_for(svc: &Services, kind: &str, o: &Value) -> Option<Change> {
         "customer.subscription.created" | "customer.subscription.updated" => {
             let status = o["status"].as_str().unwrap_or("").to_string();
             let live = matches!(status.as_str(), "active" | "trialing" | "past_due");
-            let period_end = epoch(&o["current_period_end"]).or_else(|| epoch(&o["items"]["data"][0]["current_period_end"]));
+            let period_end =
+                epoch(&o["current_period_end"]).or_else(|| epoch(&o["items"]["data"][0]["current_period_end"]));
             let overage_item = svc.settings.billing.price_overage.as_deref().and_then(|price| {
-                o["items"]["data"].as_array()?.iter().find(|i| i["price"]["id"].as_str() == Some(price))?["id"].as_str().map(str::to_string)
+                o["items"]["data"].as_array()?.iter().find(|i| i["price"]["id"].as_str() == Some(price))?["id"]
+                    .as_str()
+                    .map(str::to_string)
             });
             Some(Change {
                 customer: o["customer"].as_str().map(str::to_string),

@@ -102,7 +102,14 @@ pub async fn claim_due(svc: &Services, jobs: &JobTable, limit: i64, lease: Durat
 }
 
 /// One statement: leases up to `limit` of the oldest due rows (of `project`, when given).
-async fn claim_rows(svc: &Services, jobs: &JobTable, project: Option<&str>, limit: i64, until: &str, now: &str) -> Result<Vec<AnyRow>> {
+async fn claim_rows(
+    svc: &Services,
+    jobs: &JobTable,
+    project: Option<&str>,
+    limit: i64,
+    until: &str,
+    now: &str,
+) -> Result<Vec<AnyRow>> {
     let (table, due) = (jobs.table, jobs.due_column);
     let of_project = if project.is_some() { "project_id = $4 AND " } else { "" };
     let sql = format!(
@@ -204,13 +211,8 @@ pub async fn settle(svc: &Services, jobs: &JobTable, held: Held<'_>, s: Settle<'
         due = jobs.due_column,
         error = jobs.error_column,
     );
-    let mut q = sqlx::query(&sql)
-        .bind(s.status)
-        .bind(s.attempts)
-        .bind(s.next_due)
-        .bind(s.error)
-        .bind(held.id)
-        .bind(held.lease);
+    let mut q =
+        sqlx::query(&sql).bind(s.status).bind(s.attempts).bind(s.next_due).bind(s.error).bind(held.id).bind(held.lease);
     if jobs.updated_at {
         q = q.bind(time::to_db(time::now()));
     }
@@ -226,5 +228,9 @@ pub async fn settle(svc: &Services, jobs: &JobTable, held: Held<'_>, s: Settle<'
 
 /// Logs an outcome the fence turned away.
 pub fn stale(jobs: &JobTable, id: &str) {
-    tracing::warn!(table = jobs.table, id, "a job's lease ran out before its outcome was written; the newer attempt's stands");
+    tracing::warn!(
+        table = jobs.table,
+        id,
+        "a job's lease ran out before its outcome was written; the newer attempt's stands"
+    );
 }

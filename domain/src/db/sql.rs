@@ -13,10 +13,7 @@ use super::Backend;
 /// `($o+1, …, $o+cols), ($o+cols+1, …), …` for `rows` rows of `cols` values, numbering after
 /// `offset` placeholders that come before them in the statement.
 pub fn row_placeholders(rows: usize, cols: usize, offset: usize) -> String {
-    (0..rows)
-        .map(|r| format!("({})", list_placeholders(cols, offset + r * cols)))
-        .collect::<Vec<_>>()
-        .join(", ")
+    (0..rows).map(|r| format!("({})", list_placeholders(cols, offset + r * cols))).collect::<Vec<_>>().join(", ")
 }
 
 /// `$o+1, $o+2, …, $o+n`: for `IN (…)` lists and single rows.

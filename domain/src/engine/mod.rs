@@ -163,15 +163,20 @@ async fn evaluate_all(
         });
     }
     let mut outs = svc.sandbox.evaluate(&sets, &inputs).await?.into_iter().map(Some).collect::<Vec<_>>();
-    Ok(slots.into_iter().map(|slot| slot.and_then(|i| outs[i].take()).unwrap_or_else(|| Ok(EventOut::default()))).collect())
+    Ok(slots
+        .into_iter()
+        .map(|slot| slot.and_then(|i| outs[i].take()).unwrap_or_else(|| Ok(EventOut::default())))
+        .collect())
 }
 
 /// The ids of the notifications an event caused.
 pub async fn notification_ids(svc: &Services, t: &Tenant, event_id: &str) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar("SELECT id FROM notifications WHERE project_id = $1 AND event_id = $2 ORDER BY created_at, id")
-        .bind(t.project_id())
-        .bind(event_id)
-        .fetch_all(svc.db.pool())
-        .await
-        .map_err(Error::from)?)
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM notifications WHERE project_id = $1 AND event_id = $2 ORDER BY created_at, id",
+    )
+    .bind(t.project_id())
+    .bind(event_id)
+    .fetch_all(svc.db.pool())
+    .await
+    .map_err(Error::from)?)
 }

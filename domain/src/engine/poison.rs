@@ -65,7 +65,9 @@ pub async fn process(svc: &Services, batch: &[QueuedEvent]) -> Outcome {
         if !done {
             let reason = format!("processing failed {MAX_ATTEMPTS} times: {last}");
             match park(svc, q, &reason).await {
-                Ok(()) => tracing::warn!(project.id = %q.project_id, event.id = %q.event_id, reason = %reason, "parked a poison event"),
+                Ok(()) => {
+                    tracing::warn!(project.id = %q.project_id, event.id = %q.event_id, reason = %reason, "parked a poison event")
+                }
                 Err(e) => {
                     tracing::error!(error = %e, event.id = %q.event_id, "could not park a poison event; keeping it");
                     out.retry_later.push(q.clone());

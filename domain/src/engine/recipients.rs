@@ -40,7 +40,13 @@ pub async fn event_user(svc: &Services, t: &Tenant, payload: &serde_json::Value)
 }
 
 /// A rule's recipients for one event, sorted and distinct.
-pub async fn resolve(svc: &Services, t: &Tenant, roles: &[String], notify_event_user: bool, payload: &serde_json::Value) -> Result<Vec<String>> {
+pub async fn resolve(
+    svc: &Services,
+    t: &Tenant,
+    roles: &[String],
+    notify_event_user: bool,
+    payload: &serde_json::Value,
+) -> Result<Vec<String>> {
     let holders = with_roles(svc, t, roles).await?;
     with_event_user(svc, t, holders, notify_event_user, payload).await
 }

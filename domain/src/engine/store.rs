@@ -18,7 +18,15 @@ pub(super) struct Plan {
 }
 
 impl Plan {
-    pub fn notify(&mut self, project_id: &str, event_id: &str, rule: &Rule, title: String, message: String, recipients: Vec<String>) {
+    pub fn notify(
+        &mut self,
+        project_id: &str,
+        event_id: &str,
+        rule: &Rule,
+        title: String,
+        message: String,
+        recipients: Vec<String>,
+    ) {
         self.notifications.push(Notification {
             id: uuid::Uuid::now_v7().to_string(),
             project_id: project_id.to_string(),

@@ -69,7 +69,12 @@ pub struct Ingestor {
 impl Ingestor {
     /// Starts the committer tasks: one on SQLite (a single writer is what SQLite allows), a few on
     /// PostgreSQL so commits overlap.
-    pub fn start(db: Db, queue: EventQueue, meter: Arc<crate::usage::meter::Meter>, on_alert: Arc<dyn Fn(Queued) + Send + Sync>) -> Self {
+    pub fn start(
+        db: Db,
+        queue: EventQueue,
+        meter: Arc<crate::usage::meter::Meter>,
+        on_alert: Arc<dyn Fn(Queued) + Send + Sync>,
+    ) -> Self {
         let (tx, rx) = mpsc::channel::<Job>(16_384);
         let rx = Arc::new(Mutex::new(rx));
         let writers = match db.backend() {
@@ -84,7 +89,12 @@ impl Ingestor {
 
     /// Stores `events` for `project_id`, refusing what would pass `hard_limit` this month;
     /// returns once they are committed, outcomes in order.
-    pub async fn submit(&self, project_id: &str, events: Vec<ValidEvent>, hard_limit: Option<i64>) -> Result<Committed> {
+    pub async fn submit(
+        &self,
+        project_id: &str,
+        events: Vec<ValidEvent>,
+        hard_limit: Option<i64>,
+    ) -> Result<Committed> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Job { project_id: project_id.to_string(), events, hard_limit, reply })
@@ -245,9 +255,21 @@ async fn commit(db: &Db, jobs: &[Job]) -> Result<(Vec<Vec<Outcome>>, MonthUsed, 
     for (project_id, limit) in &limited {
         let before = used_before[project_id].0;
         let n = admitted.get(project_id).copied().unwrap_or(0);
-        let after = if n > 0 { usage::add(&mut tx, project_id, at, &usage::Delta { events: n, ..Default::default() }).await?.0 } else { before };
+        let after = if n > 0 {
+            usage::add(&mut tx, project_id, at, &usage::Delta { events: n, ..Default::default() }).await?.0
+        } else {
+            before
+        };
         month_used.insert(project_id.to_string(), after);
-        let c = Crossing { project_id, quota: "eventsPerMonth", limit: *limit, before, after, refused: refused.contains(project_id), at };
+        let c = Crossing {
+            project_id,
+            quota: "eventsPerMonth",
+            limit: *limit,
+            before,
+            after,
+            refused: refused.contains(project_id),
+            at,
+        };
         queued.merge(alerts::check(&mut tx, &c).await?);
     }
     let mut outcomes = rows.iter().map(|(project_id, e, id)| (*project_id, *e, id));
@@ -279,12 +301,14 @@ async fn commit(db: &Db, jobs: &[Job]) -> Result<(Vec<Vec<Outcome>>, MonthUsed, 
     // otherwise wait for the others' row lock on the project, one WAL flush after another.
     let stale = time::to_db(time::now() - chrono::Duration::seconds(1));
     for p in projects {
-        sqlx::query("UPDATE projects SET last_event_at = $1 WHERE id = $2 AND (last_event_at IS NULL OR last_event_at < $3)")
-            .bind(&now)
-            .bind(p)
-            .bind(&stale)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE projects SET last_event_at = $1 WHERE id = $2 AND (last_event_at IS NULL OR last_event_at < $3)",
+        )
+        .bind(&now)
+        .bind(p)
+        .bind(&stale)
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok((all, month_used, queued))

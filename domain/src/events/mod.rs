@@ -14,9 +14,9 @@ use crate::auth::{Permission, Tenant};
 use crate::error::{Error, Result};
 use crate::services::Services;
 use crate::time::{self, Timestamp};
+use crate::usage;
 use crate::usage::meter::Metric;
 use crate::usage::quota::{self, QuotaStatus};
-use crate::usage;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -133,7 +133,11 @@ pub struct BatchItem {
 
 /// Accepts up to [`MAX_BATCH`] events; a bad item is reported in its place and sinks nothing else.
 /// Past a hard monthly limit the items that still fit are accepted and the rest rejected.
-pub async fn send_batch(svc: &Services, t: &Tenant, body: &serde_json::Value) -> Result<(Vec<BatchItem>, Option<QuotaStatus>)> {
+pub async fn send_batch(
+    svc: &Services,
+    t: &Tenant,
+    body: &serde_json::Value,
+) -> Result<(Vec<BatchItem>, Option<QuotaStatus>)> {
     t.require(Permission::EventsWrite)?;
     let items = body
         .get("events")

@@ -19,20 +19,17 @@ pub async fn requeue_all_accepted(svc: &Services) -> Result<usize> {
     let mut total = 0;
     let mut after = String::new();
     loop {
-        let rows = sqlx::query(
-            "SELECT id, project_id FROM events WHERE status = 'accepted' AND id > $1 ORDER BY id LIMIT $2",
-        )
-        .bind(&after)
-        .bind(BATCH)
-        .fetch_all(svc.db.pool())
-        .await?;
+        let rows =
+            sqlx::query("SELECT id, project_id FROM events WHERE status = 'accepted' AND id > $1 ORDER BY id LIMIT $2")
+                .bind(&after)
+                .bind(BATCH)
+                .fetch_all(svc.db.pool())
+                .await?;
         if rows.is_empty() {
             break;
         }
-        let events: Vec<QueuedEvent> = rows
-            .iter()
-            .map(|r| QueuedEvent { project_id: r.get("project_id"), event_id: r.get("id") })
-            .collect();
+        let events: Vec<QueuedEvent> =
+            rows.iter().map(|r| QueuedEvent { project_id: r.get("project_id"), event_id: r.get("id") }).collect();
         after = events.last().map(|e| e.event_id.clone()).unwrap_or_default();
         total += events.len();
         svc.queue.push(&svc.db, &events).await?;

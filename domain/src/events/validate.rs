@@ -85,14 +85,16 @@ mod tests {
 
     #[test]
     fn accepts_a_well_formed_event() {
-        let e = validate(&json!({"type": "order.completed:v1-x_y", "payload": {"a": 1}, "clientEventId": "c1"})).unwrap();
+        let e =
+            validate(&json!({"type": "order.completed:v1-x_y", "payload": {"a": 1}, "clientEventId": "c1"})).unwrap();
         assert_eq!(e.event_type, "order.completed:v1-x_y");
         assert_eq!(e.client_event_id.as_deref(), Some("c1"));
     }
 
     #[test]
     fn names_each_bad_field() {
-        let Err(Error::Validation(f)) = validate(&json!({"type": "bad type!", "payload": [1], "timestamp": "yesterday"}))
+        let Err(Error::Validation(f)) =
+            validate(&json!({"type": "bad type!", "payload": [1], "timestamp": "yesterday"}))
         else {
             panic!("expected a validation error")
         };

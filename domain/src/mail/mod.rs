@@ -77,7 +77,12 @@ impl Mailer {
 
     /// Stores a mail inside the caller's transaction, so it exists exactly when the change that
     /// caused it does; the caller calls [`Mailer::wake`] after committing.
-    pub(crate) async fn insert_in(conn: &mut sqlx::AnyConnection, to: &str, subject: &str, body: &str) -> Result<String> {
+    pub(crate) async fn insert_in(
+        conn: &mut sqlx::AnyConnection,
+        to: &str,
+        subject: &str,
+        body: &str,
+    ) -> Result<String> {
         let id = uuid::Uuid::now_v7().to_string();
         sqlx::query(
             "INSERT INTO outbox (id, to_address, subject, body_text, status, attempts, claimed_at, created_at, sent_at, error) \

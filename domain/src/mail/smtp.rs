@@ -48,7 +48,11 @@ impl Smtp {
 }
 
 /// Records what one attempt came to.
-pub async fn record(svc: &Services, c: &outbox::Claimed, outcome: &std::result::Result<(), (String, bool)>) -> Result<()> {
+pub async fn record(
+    svc: &Services,
+    c: &outbox::Claimed,
+    outcome: &std::result::Result<(), (String, bool)>,
+) -> Result<()> {
     match outcome {
         Ok(()) => {
             outbox::mark_sent(svc, c).await?;

@@ -18,7 +18,13 @@ pub struct AckInput {
 
 /// Records the acknowledgement (once; repeating it keeps the first time). A user who is not a
 /// recipient gets 404, as if the notification did not exist for them.
-pub async fn acknowledge(svc: &Services, t: &Tenant, id: &str, input: AckInput, meta: &RequestMeta) -> Result<Notification> {
+pub async fn acknowledge(
+    svc: &Services,
+    t: &Tenant,
+    id: &str,
+    input: AckInput,
+    meta: &RequestMeta,
+) -> Result<Notification> {
     let (user_id, recorded_by) = match t.actor() {
         Actor::User { user_id } => (user_id.clone(), user_id.clone()),
         Actor::ProjectAdmin { user_id: admin } => match input.user_id {

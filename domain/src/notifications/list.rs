@@ -34,7 +34,9 @@ pub async fn list(svc: &Services, t: &Tenant, mut filter: ListFilter, page: Page
         filter.user_id = Some(own);
     }
     let since = match &filter.since {
-        Some(s) => Some(time::to_db(time::parse_client(s).ok_or_else(|| Error::field("since", "must be an RFC 3339 time"))?)),
+        Some(s) => {
+            Some(time::to_db(time::parse_client(s).ok_or_else(|| Error::field("since", "must be an RFC 3339 time"))?))
+        }
         None => None,
     };
     let (before, before_id) = page.keyset();
@@ -98,7 +100,11 @@ pub(crate) async fn load(svc: &Services, t: &Tenant, id: &str) -> Result<Notific
     Ok(row.into_notification(acks))
 }
 
-pub(crate) async fn acknowledgements(svc: &Services, t: &Tenant, notification_id: &str) -> Result<Vec<Acknowledgement>> {
+pub(crate) async fn acknowledgements(
+    svc: &Services,
+    t: &Tenant,
+    notification_id: &str,
+) -> Result<Vec<Acknowledgement>> {
     let rows = sqlx::query(
         "SELECT user_id, acknowledged_at, acknowledged_by FROM notification_recipients \
          WHERE project_id = $1 AND notification_id = $2 AND acknowledged_at IS NOT NULL \

@@ -35,7 +35,9 @@ pub async fn stats(svc: &Services, t: &Tenant, q: StatsQuery) -> Result<Stats> {
     t.require(Permission::NotificationsRead)?;
     let parse = |field: &str, v: &Option<String>| -> Result<Option<String>> {
         v.as_deref()
-            .map(|s| time::parse_client(s).map(time::to_db).ok_or_else(|| Error::field(field, "must be an RFC 3339 time")))
+            .map(|s| {
+                time::parse_client(s).map(time::to_db).ok_or_else(|| Error::field(field, "must be an RFC 3339 time"))
+            })
             .transpose()
     };
     let since = parse("since", &q.since)?.unwrap_or_else(|| "0000".into());
@@ -69,9 +71,7 @@ pub async fn stats(svc: &Services, t: &Tenant, q: StatsQuery) -> Result<Stats> {
             target.acknowledged += c.acknowledged;
         }
     }
-    let flat = |key: &str, (k, c): (String, Counts)| {
-        serde_json::json!({ key: k, "created": c.created, "delivered": c.delivered, "acknowledged": c.acknowledged })
-    };
+    let flat = |key: &str, (k, c): (String, Counts)| serde_json::json!({ key: k, "created": c.created, "delivered": c.delivered, "acknowledged": c.acknowledged });
     Ok(Stats {
         totals,
         by_rule: by_rule.into_iter().map(|e| flat("ruleId", e)).collect(),

@@ -161,7 +161,10 @@ fn valid_domain(d: &str) -> bool {
     d.len() <= 253
         && d.contains('.')
         && d.split('.').all(|l| {
-            !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') && !l.starts_with('-')
+            !l.is_empty()
+                && l.len() <= 63
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !l.starts_with('-')
         })
 }
 
@@ -201,14 +204,32 @@ pub async fn update(svc: &Services, t: &Tenant, mut patch: SettingsPatch, meta: 
 
 fn changed_fields(p: &SettingsPatch) -> Vec<&'static str> {
     let mut f = vec![];
-    if p.name.is_some() { f.push("name") }
-    if p.logo_url.is_some() { f.push("logoUrl") }
-    if p.brand_color.is_some() { f.push("brandColor") }
-    if p.custom_domain.is_some() { f.push("customDomain") }
-    if p.billing_email.is_some() { f.push("billingEmail") }
-    if p.ack_timeout_seconds.is_some() { f.push("ackTimeoutSeconds") }
-    if p.allowed_origins.is_some() { f.push("allowedOrigins") }
-    if p.pusher_config.is_some() { f.push("pusherConfig") }
-    if p.overage.is_some() { f.push("overage") }
+    if p.name.is_some() {
+        f.push("name")
+    }
+    if p.logo_url.is_some() {
+        f.push("logoUrl")
+    }
+    if p.brand_color.is_some() {
+        f.push("brandColor")
+    }
+    if p.custom_domain.is_some() {
+        f.push("customDomain")
+    }
+    if p.billing_email.is_some() {
+        f.push("billingEmail")
+    }
+    if p.ack_timeout_seconds.is_some() {
+        f.push("ackTimeoutSeconds")
+    }
+    if p.allowed_origins.is_some() {
+        f.push("allowedOrigins")
+    }
+    if p.pusher_config.is_some() {
+        f.push("pusherConfig")
+    }
+    if p.overage.is_some() {
+        f.push("overage")
+    }
     f
 }

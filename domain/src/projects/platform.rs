@@ -41,7 +41,12 @@ pub struct CreatedProject {
     pub owner: Option<User>,
 }
 
-pub async fn create(svc: &Services, by: &PlatformAdminCtx, input: NewProject, meta: &RequestMeta) -> Result<CreatedProject> {
+pub async fn create(
+    svc: &Services,
+    by: &PlatformAdminCtx,
+    input: NewProject,
+    meta: &RequestMeta,
+) -> Result<CreatedProject> {
     by.require(&[])?;
     let created = insert(svc, input, Some(by.admin_id())).await?;
     audit::record(
@@ -143,7 +148,12 @@ pub struct ListFilter {
     pub q: Option<String>,
 }
 
-pub async fn list(svc: &Services, by: &PlatformAdminCtx, filter: ListFilter, page: PageRequest) -> Result<Page<Project>> {
+pub async fn list(
+    svc: &Services,
+    by: &PlatformAdminCtx,
+    filter: ListFilter,
+    page: PageRequest,
+) -> Result<Page<Project>> {
     by.require(&[AdminRole::Support, AdminRole::Billing])?;
     let (before, before_id) = page.keyset();
     let pattern = filter.q.map(|q| format!("%{}%", q.replace(['%', '_'], "")));
@@ -196,7 +206,11 @@ pub struct PlatformPatch {
 }
 
 /// The overrides after `patch`, or the fields that are wrong.
-fn overrides_after(current: &crate::plans::Overrides, patch: &PlatformPatch, v: &mut Validator) -> crate::plans::Overrides {
+fn overrides_after(
+    current: &crate::plans::Overrides,
+    patch: &PlatformPatch,
+    v: &mut Validator,
+) -> crate::plans::Overrides {
     use serde_json::Value;
     let mut o = current.clone();
     let legacy = [
@@ -215,7 +229,11 @@ fn overrides_after(current: &crate::plans::Overrides, patch: &PlatformPatch, v: 
         Some(Some(given)) => {
             for (name, value) in given {
                 if !crate::plans::QUOTA_NAMES.contains(&name.as_str()) {
-                    v.check(false, &format!("quotas.{name}"), "is not a quota (eventsPerMonth, notificationsPerMonth, users, rules, sounds)");
+                    v.check(
+                        false,
+                        &format!("quotas.{name}"),
+                        "is not a quota (eventsPerMonth, notificationsPerMonth, users, rules, sounds)",
+                    );
                     continue;
                 }
                 match value {
@@ -229,7 +247,11 @@ fn overrides_after(current: &crate::plans::Overrides, patch: &PlatformPatch, v: 
                         o.insert(name.clone(), value.clone());
                     }
                     _ => {
-                        v.check(false, &format!("quotas.{name}"), "must be a whole number of zero or more, null (unlimited) or \"plan\"");
+                        v.check(
+                            false,
+                            &format!("quotas.{name}"),
+                            "must be a whole number of zero or more, null (unlimited) or \"plan\"",
+                        );
                     }
                 }
             }
@@ -238,7 +260,13 @@ fn overrides_after(current: &crate::plans::Overrides, patch: &PlatformPatch, v: 
     o
 }
 
-pub async fn update(svc: &Services, by: &PlatformAdminCtx, id: &str, patch: PlatformPatch, meta: &RequestMeta) -> Result<Project> {
+pub async fn update(
+    svc: &Services,
+    by: &PlatformAdminCtx,
+    id: &str,
+    patch: PlatformPatch,
+    meta: &RequestMeta,
+) -> Result<Project> {
     by.require(&[AdminRole::Billing])?;
     let touches_more_than_billing = patch.status.is_some()
         || patch.settings.name.is_some()
@@ -251,7 +279,11 @@ pub async fn update(svc: &Services, by: &PlatformAdminCtx, id: &str, patch: Plat
     let mut project = super::load(svc, &validate::id(id)?).await?;
     let mut v = Validator::new();
     if let Some(s) = &patch.status {
-        v.check(STATUSES.contains(&s.as_str()), "status", "must be one of active, past_due, suspended, trial, cancelled");
+        v.check(
+            STATUSES.contains(&s.as_str()),
+            "status",
+            "must be one of active, past_due, suspended, trial, cancelled",
+        );
     }
     if let Some(p) = &patch.plan {
         v.check(crate::plans::is_plan(p), "plan", "must be one of free, starter, professional, enterprise");
@@ -320,7 +352,8 @@ pub async fn update(svc: &Services, by: &PlatformAdminCtx, id: &str, patch: Plat
         audit::record_in(&mut tx, entry).await?;
     }
     if before.1 != project.status && project.status == "suspended" {
-        let entry = AuditEntry::platform(by, "project.suspend", "project", Some(&project.id), meta).in_project(&project.id);
+        let entry =
+            AuditEntry::platform(by, "project.suspend", "project", Some(&project.id), meta).in_project(&project.id);
         audit::record_in(&mut tx, entry).await?;
     }
     tx.commit().await?;
@@ -394,10 +427,8 @@ pub async fn metrics(svc: &Services, by: &PlatformAdminCtx) -> Result<PlatformMe
         sqlx::query_as("SELECT status, COUNT(*) FROM events GROUP BY status").fetch_all(pool).await?;
     let count = |s: &str| by_status.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
     let since = time::to_db(time::now() - chrono::Duration::hours(24));
-    let last_24h: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE received_at >= $1")
-        .bind(since)
-        .fetch_one(pool)
-        .await?;
+    let last_24h: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE received_at >= $1").bind(since).fetch_one(pool).await?;
     Ok(PlatformMetrics {
         projects,
         events: EventCounts {

@@ -114,7 +114,11 @@ pub(crate) fn validate(c: &PusherConfigInput, allow_private: bool) -> Result<()>
         "must be the app's id: digits only",
     );
     v.check(!c.key.trim().is_empty() && c.key.len() <= MAX_LEN, "pusherConfig.key", "must be 1 to 255 characters");
-    v.check(!c.secret.trim().is_empty() && c.secret.len() <= MAX_LEN, "pusherConfig.secret", "must be 1 to 255 characters");
+    v.check(
+        !c.secret.trim().is_empty() && c.secret.len() <= MAX_LEN,
+        "pusherConfig.secret",
+        "must be 1 to 255 characters",
+    );
     v.check(
         !c.cluster.is_empty()
             && c.cluster.len() <= 32
@@ -123,7 +127,11 @@ pub(crate) fn validate(c: &PusherConfigInput, allow_private: bool) -> Result<()>
         "must be a cluster name such as eu or us2 (a-z, 0-9, -)",
     );
     if let Some(h) = &c.host {
-        v.check(host_problem(h, allow_private).is_none(), "pusherConfig.host", host_problem(h, allow_private).unwrap_or(""));
+        v.check(
+            host_problem(h, allow_private).is_none(),
+            "pusherConfig.host",
+            host_problem(h, allow_private).unwrap_or(""),
+        );
     }
     v.check(c.port != Some(0), "pusherConfig.port", "must be 1 to 65535");
     v.finish()
@@ -134,7 +142,8 @@ pub(crate) fn validate(c: &PusherConfigInput, allow_private: bool) -> Result<()>
 fn host_problem(h: &str, allow_private: bool) -> Option<&'static str> {
     let bare = !h.is_empty()
         && h.len() <= 253
-        && (h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-') || h.parse::<std::net::Ipv6Addr>().is_ok());
+        && (h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+            || h.parse::<std::net::Ipv6Addr>().is_ok());
     if !bare {
         return Some("must be a host name or IP address, without scheme, port or path");
     }
@@ -152,7 +161,10 @@ pub fn host_allowed(app: &PusherApp, allow_private: bool) -> bool {
 pub(crate) async fn save(svc: &Services, project_id: &str, c: Option<PusherConfigInput>) -> Result<()> {
     match c {
         None => {
-            sqlx::query("DELETE FROM project_pusher_apps WHERE project_id = $1").bind(project_id).execute(svc.db.pool()).await?;
+            sqlx::query("DELETE FROM project_pusher_apps WHERE project_id = $1")
+                .bind(project_id)
+                .execute(svc.db.pool())
+                .await?;
         }
         Some(c) => {
             let now = time::to_db(time::now());
@@ -294,7 +306,13 @@ mod tests {
     #[test]
     fn valid_configs_pass_and_bad_fields_are_named() {
         assert!(validate(&input(), false).is_ok());
-        let bad = PusherConfigInput { app_id: "app-1".into(), key: "".into(), cluster: "EU 1".into(), port: Some(0), ..input() };
+        let bad = PusherConfigInput {
+            app_id: "app-1".into(),
+            key: "".into(),
+            cluster: "EU 1".into(),
+            port: Some(0),
+            ..input()
+        };
         let Err(Error::Validation(f)) = validate(&bad, false) else { panic!("refused") };
         for k in ["pusherConfig.appId", "pusherConfig.key", "pusherConfig.cluster", "pusherConfig.port"] {
             assert!(f.contains_key(k), "{k} in {f:?}");

@@ -112,7 +112,8 @@ pub enum Outcome {
 pub async fn claim_due_across_projects(svc: &Services, limit: i64) -> Result<Vec<Due>> {
     let jobs = &svc.settings.jobs;
     let claimed =
-        lease::claim_due(svc, &JOBS, limit, lease_for(jobs.pusher_timeout), jobs.pusher_max_in_flight_per_project).await?;
+        lease::claim_due(svc, &JOBS, limit, lease_for(jobs.pusher_timeout), jobs.pusher_max_in_flight_per_project)
+            .await?;
     let mut due = Vec::with_capacity(claimed.rows.len());
     for row in claimed.rows {
         let (id, project_id, notification_id): (String, String, String) =
@@ -132,7 +133,8 @@ pub async fn claim_due_across_projects(svc: &Services, limit: i64) -> Result<Vec
         let app = match pusher::for_project(svc, t.project_id()).await {
             Ok(Some(app)) => Ok(app),
             Ok(None) => {
-                lease::finish(svc, &JOBS, held, "failed", None, Some("the project's own Pusher app was removed")).await?;
+                lease::finish(svc, &JOBS, held, "failed", None, Some("the project's own Pusher app was removed"))
+                    .await?;
                 continue;
             }
             Err(e) => {
@@ -169,7 +171,8 @@ pub async fn record(svc: &Services, due: &Due, outcome: &Outcome) -> Result<()> 
             crate::webhooks::emit::notifications_delivered(svc, &reached).await;
         }
         Outcome::Retry(error) | Outcome::Failed(error) => {
-            let retry_in = RETRY_SCHEDULE.get(due.attempt as usize - 1).filter(|_| matches!(outcome, Outcome::Retry(_)));
+            let retry_in =
+                RETRY_SCHEDULE.get(due.attempt as usize - 1).filter(|_| matches!(outcome, Outcome::Retry(_)));
             let settle = Settle {
                 status: if retry_in.is_some() { "pending" } else { "failed" },
                 attempts: Some(due.attempt),

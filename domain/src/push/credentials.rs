@@ -139,7 +139,12 @@ pub async fn get(svc: &Services, t: &Tenant) -> Result<PushCredentials> {
 }
 
 /// `PUT /projects/me/push`: checks every part, then saves them all or none.
-pub async fn put(svc: &Services, t: &Tenant, input: PushCredentialsInput, meta: &RequestMeta) -> Result<PushCredentials> {
+pub async fn put(
+    svc: &Services,
+    t: &Tenant,
+    input: PushCredentialsInput,
+    meta: &RequestMeta,
+) -> Result<PushCredentials> {
     t.require_admin()?;
     let (fcm_touched, apns_touched) = (input.fcm.is_some(), input.apns.is_some());
     let mut v = Validator::new();
@@ -164,9 +169,17 @@ pub async fn put(svc: &Services, t: &Tenant, input: PushCredentialsInput, meta: 
         let id = |s: &str| s.len() == 10 && s.chars().all(|c| c.is_ascii_alphanumeric());
         v.check(id(a.team_id.trim()), "apns.teamId", "must be the 10-character Apple team id");
         v.check(id(a.key_id.trim()), "apns.keyId", "must be the 10-character key id");
-        v.check(check_apns_key(&a.private_key_pem), "apns.privateKeyPem", "must be the .p8 key: an EC P-256 private key in PEM form");
+        v.check(
+            check_apns_key(&a.private_key_pem),
+            "apns.privateKeyPem",
+            "must be the .p8 key: an EC P-256 private key in PEM form",
+        );
         let topic = a.topic.trim();
-        v.check(!topic.is_empty() && topic.len() <= 255 && !topic.contains(char::is_whitespace), "apns.topic", "must be the app's bundle id");
+        v.check(
+            !topic.is_empty() && topic.len() <= 255 && !topic.contains(char::is_whitespace),
+            "apns.topic",
+            "must be the app's bundle id",
+        );
     }
     v.finish()?;
     let mut s = load(svc, t).await?.unwrap_or_default();
@@ -215,7 +228,15 @@ pub async fn put(svc: &Services, t: &Tenant, input: PushCredentialsInput, meta: 
     .bind(&now)
     .execute(svc.db.pool())
     .await?;
-    let change = |p: bool, removed: bool| if !p { "kept" } else if removed { "removed" } else { "set" };
+    let change = |p: bool, removed: bool| {
+        if !p {
+            "kept"
+        } else if removed {
+            "removed"
+        } else {
+            "set"
+        }
+    };
     audit::record(
         svc,
         AuditEntry::tenant(t, "push.update", "push_credentials", None, meta).with_metadata(serde_json::json!({
@@ -248,7 +269,11 @@ pub(crate) async fn for_sending(svc: &Services, t: &Tenant) -> Result<Sendable> 
     let open = |sealed: &Option<String>, what: &str| {
         let opened = sealed.as_deref().and_then(|x| svc.keys.open(x));
         if sealed.is_some() && opened.is_none() {
-            tracing::error!(project.id = t.project_id(), credential = what, "push credentials do not open under APP_SECRET");
+            tracing::error!(
+                project.id = t.project_id(),
+                credential = what,
+                "push credentials do not open under APP_SECRET"
+            );
         }
         opened
     };

@@ -100,7 +100,8 @@ const JOBS: JobTable = JobTable {
 /// with nothing to send are finished here as `skipped`.
 pub async fn claim_due_across_projects(svc: &Services, limit: i64) -> Result<Vec<Due>> {
     let jobs = &svc.settings.jobs;
-    let claimed = lease::claim_due(svc, &JOBS, limit, lease_for(jobs.push_timeout), jobs.push_max_in_flight_per_project).await?;
+    let claimed =
+        lease::claim_due(svc, &JOBS, limit, lease_for(jobs.push_timeout), jobs.push_max_in_flight_per_project).await?;
     let mut due = Vec::with_capacity(claimed.rows.len());
     for row in claimed.rows {
         let (id, project_id): (String, String) = (row.get("id"), row.get("project_id"));
@@ -135,11 +136,12 @@ async fn prepare(svc: &Services, t: &Tenant, id: &str, lease: &str) -> Result<st
     if matches!(acked, Some(Some(_))) {
         return Ok(Err("acknowledged in time"));
     }
-    let row: Option<NotificationRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM notifications WHERE project_id = $1 AND id = $2"))
-        .bind(t.project_id())
-        .bind(&notification_id)
-        .fetch_optional(svc.db.pool())
-        .await?;
+    let row: Option<NotificationRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM notifications WHERE project_id = $1 AND id = $2"))
+            .bind(t.project_id())
+            .bind(&notification_id)
+            .fetch_optional(svc.db.pool())
+            .await?;
     let Some(n) = row.map(|r| r.into_notification(vec![])) else { return Ok(Err("the notification is gone")) };
     let user = sqlx::query("SELECT status, push_tokens FROM users WHERE project_id = $1 AND id = $2")
         .bind(t.project_id())
@@ -216,7 +218,16 @@ pub async fn record(svc: &Services, due: &Due, outcomes: &[(Provider, Outcome)])
     // One device that got it is enough: retrying would push it there again.
     if outcomes.iter().any(|(_, o)| *o == Outcome::Sent) {
         let partial = problem();
-        if lease::finish(svc, &JOBS, held(), "sent", Some(due.attempt), (!partial.is_empty()).then_some(partial.as_str())).await? {
+        if lease::finish(
+            svc,
+            &JOBS,
+            held(),
+            "sent",
+            Some(due.attempt),
+            (!partial.is_empty()).then_some(partial.as_str()),
+        )
+        .await?
+        {
             notification_attempt(svc, &t, &due.notification_id, None).await?;
         }
         return Ok(());
@@ -295,15 +306,22 @@ async fn remove_token(svc: &Services, t: &Tenant, user_id: &str, provider: Provi
         return Ok(());
     }
     tokens.remove(provider.key());
-    sqlx::query("UPDATE users SET push_tokens = $1, updated_at = $2 WHERE project_id = $3 AND id = $4 AND push_tokens = $5")
-        .bind(serde_json::Value::Object(tokens).to_string())
-        .bind(time::to_db(time::now()))
-        .bind(t.project_id())
-        .bind(user_id)
-        .bind(&current)
-        .execute(svc.db.writer())
-        .await?;
-    tracing::info!(project.id = t.project_id(), user.id = user_id, provider = provider.key(), "removed a dead device token");
+    sqlx::query(
+        "UPDATE users SET push_tokens = $1, updated_at = $2 WHERE project_id = $3 AND id = $4 AND push_tokens = $5",
+    )
+    .bind(serde_json::Value::Object(tokens).to_string())
+    .bind(time::to_db(time::now()))
+    .bind(t.project_id())
+    .bind(user_id)
+    .bind(&current)
+    .execute(svc.db.writer())
+    .await?;
+    tracing::info!(
+        project.id = t.project_id(),
+        user.id = user_id,
+        provider = provider.key(),
+        "removed a dead device token"
+    );
     Ok(())
 }
 

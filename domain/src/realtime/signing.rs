@@ -60,8 +60,7 @@ pub fn valid_socket_id(s: &str) -> bool {
 
 /// Letters, digits and `_ - = @ , . ;`, at most 164 characters (Pusher's rule).
 pub fn valid_channel_name(s: &str) -> bool {
-    (1..=MAX_CHANNEL_NAME).contains(&s.len())
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-=@,.;".contains(&b))
+    (1..=MAX_CHANNEL_NAME).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-=@,.;".contains(&b))
 }
 
 /// Hex MD5 of a request body, as `body_md5` carries it.
@@ -76,7 +75,10 @@ pub enum ApiAuthError {
     UnknownKey,
     UnsupportedVersion,
     BadTimestamp,
-    Stale { given: i64, now: i64 },
+    Stale {
+        given: i64,
+        now: i64,
+    },
     BodyMd5,
     /// Carries the string that should have been signed, which tells a developer what went wrong.
     Signature(String),
@@ -104,11 +106,8 @@ impl std::fmt::Display for ApiAuthError {
 /// `METHOD\n/path\nk=v&…`: the query sorted by (lower-cased) name, without `auth_signature`, values
 /// not escaped.
 pub fn api_string_to_sign(method: &str, path: &str, query: &[(String, String)]) -> String {
-    let mut pairs: Vec<(String, &str)> = query
-        .iter()
-        .filter(|(k, _)| k != "auth_signature")
-        .map(|(k, v)| (k.to_lowercase(), v.as_str()))
-        .collect();
+    let mut pairs: Vec<(String, &str)> =
+        query.iter().filter(|(k, _)| k != "auth_signature").map(|(k, v)| (k.to_lowercase(), v.as_str())).collect();
     pairs.sort();
     let q: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
     format!("{}\n{}\n{}", method.to_uppercase(), path, q.join("&"))
@@ -230,7 +229,9 @@ mod tests {
     #[test]
     fn names_and_socket_ids() {
         assert!(valid_socket_id("123.456"));
-        assert!(!valid_socket_id("123.") && !valid_socket_id("a.1") && !valid_socket_id("1.2.3") && !valid_socket_id(""));
+        assert!(
+            !valid_socket_id("123.") && !valid_socket_id("a.1") && !valid_socket_id("1.2.3") && !valid_socket_id("")
+        );
         assert!(valid_channel_name("private-user-0b7e0d3c-1f1e-4f5e-9a54-7f3b7d1f2a11"));
         assert!(valid_channel_name("presence-room_1=@,.;"));
         assert!(!valid_channel_name("") && !valid_channel_name("a b") && !valid_channel_name(&"a".repeat(165)));

@@ -19,7 +19,10 @@ const TEMPLATE_FUEL: u64 = 50_000;
 /// Compiles a condition, or names the parse error and its position.
 pub fn condition(src: &str) -> Result<cel::Program> {
     if src.trim().is_empty() || src.chars().count() > MAX_CONDITION_CHARS {
-        return Err(Error::field("condition", format!("must be a CEL expression of 1 to {MAX_CONDITION_CHARS} characters")));
+        return Err(Error::field(
+            "condition",
+            format!("must be a CEL expression of 1 to {MAX_CONDITION_CHARS} characters"),
+        ));
     }
     cel::Program::compile(src).map_err(|e| {
         let mut fields = FieldErrors::new();
@@ -53,7 +56,10 @@ pub const MAX_NESTING: usize = 32;
 /// The checks made before a rule's text is compiled anywhere: lengths, and nesting depth.
 pub fn within_size(condition: &str, title: &str, message: &str) -> Result<()> {
     if condition.trim().is_empty() || condition.chars().count() > MAX_CONDITION_CHARS {
-        return Err(Error::field("condition", format!("must be a CEL expression of 1 to {MAX_CONDITION_CHARS} characters")));
+        return Err(Error::field(
+            "condition",
+            format!("must be a CEL expression of 1 to {MAX_CONDITION_CHARS} characters"),
+        ));
     }
     for (field, src) in [("title", title), ("message", message)] {
         if src.chars().count() > MAX_TEMPLATE_CHARS {
@@ -87,7 +93,10 @@ fn nesting(src: &str) -> usize {
         let word = tag.trim_start_matches(['-', '+']).trim_start();
         if word.starts_with("end") {
             blocks = blocks.saturating_sub(1);
-        } else if ["for", "if", "macro", "call", "filter", "with", "block", "autoescape"].iter().any(|w| word.starts_with(w)) {
+        } else if ["for", "if", "macro", "call", "filter", "with", "block", "autoescape"]
+            .iter()
+            .any(|w| word.starts_with(w))
+        {
             blocks += 1;
             deepest_block = deepest_block.max(blocks);
         }
@@ -179,7 +188,10 @@ mod tests {
         let small = json!({"amount": 10});
         assert!(!holds(&p, &EventVars { payload: &small, ..vars }.cel_context()));
         let missing = json!({});
-        assert!(!holds(&p, &EventVars { event_type: "pending_transaction", payload: &missing, source: None }.cel_context()));
+        assert!(!holds(
+            &p,
+            &EventVars { event_type: "pending_transaction", payload: &missing, source: None }.cel_context()
+        ));
     }
 
     #[test]
@@ -195,7 +207,19 @@ mod tests {
         assert_eq!(render("Amount {{ payload.amount }}", &vars.template_context(), 100).unwrap(), "Amount 5000");
         assert!(template("title", "{{ unclosed").is_err());
         assert_eq!(render("{{ 'x' * 50 }}", &vars.template_context(), 10).unwrap().len(), 10);
-        assert!(render("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", &vars.template_context(), 10).is_err(), "fuel stops runaway loops");
-        assert_eq!(render("{% for i in range(100000) %}xxxxxxxxxx{% endfor %}", &vars.template_context(), 10).unwrap().len(), 10, "output stops at its cap");
+        assert!(
+            render(
+                "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+                &vars.template_context(),
+                10
+            )
+            .is_err(),
+            "fuel stops runaway loops"
+        );
+        assert_eq!(
+            render("{% for i in range(100000) %}xxxxxxxxxx{% endfor %}", &vars.template_context(), 10).unwrap().len(),
+            10,
+            "output stops at its cap"
+        );
     }
 }

@@ -39,17 +39,33 @@ impl RuleInput {
     /// Applies the input to `rule` and checks the result as a whole.
     fn apply(self, rule: &mut Rule) {
         use crate::patch::apply as p;
-        if let Some(v) = self.name { rule.name = v.trim().to_string() }
+        if let Some(v) = self.name {
+            rule.name = v.trim().to_string()
+        }
         rule.description = p(rule.description.take(), self.description);
-        if let Some(v) = self.condition { rule.condition = v }
-        if let Some(v) = self.target_roles { rule.target_roles = v }
-        if let Some(v) = self.title { rule.title = v }
-        if let Some(v) = self.message { rule.message = v }
+        if let Some(v) = self.condition {
+            rule.condition = v
+        }
+        if let Some(v) = self.target_roles {
+            rule.target_roles = v
+        }
+        if let Some(v) = self.title {
+            rule.title = v
+        }
+        if let Some(v) = self.message {
+            rule.message = v
+        }
         rule.sound = p(rule.sound.take(), self.sound);
         rule.sound_url = p(rule.sound_url.take(), self.sound_url);
-        if let Some(v) = self.priority { rule.priority = v }
-        if let Some(v) = self.active { rule.active = v }
-        if let Some(v) = self.notify_event_user { rule.notify_event_user = v }
+        if let Some(v) = self.priority {
+            rule.priority = v
+        }
+        if let Some(v) = self.active {
+            rule.active = v
+        }
+        if let Some(v) = self.notify_event_user {
+            rule.notify_event_user = v
+        }
         rule.action = p(rule.action.take(), self.action);
     }
 }
@@ -57,8 +73,16 @@ impl RuleInput {
 async fn check(svc: &Services, t: &Tenant, r: &Rule) -> Result<()> {
     let mut v = Validator::new();
     v.check(validate::name(&r.name, 255), "name", "must be 1 to 255 characters")
-        .check(r.description.as_ref().map_or(true, |d| d.chars().count() <= 2000), "description", "must be at most 2000 characters")
-        .check(!r.target_roles.is_empty() || r.notify_event_user, "targetRoles", "name at least one role, or set notifyEventUser")
+        .check(
+            r.description.as_ref().map_or(true, |d| d.chars().count() <= 2000),
+            "description",
+            "must be at most 2000 characters",
+        )
+        .check(
+            !r.target_roles.is_empty() || r.notify_event_user,
+            "targetRoles",
+            "name at least one role, or set notifyEventUser",
+        )
         .check(r.target_roles.len() <= 50, "targetRoles", "must hold at most 50 roles")
         .check(r.sound.as_ref().map_or(true, |s| validate::name(s, 255)), "sound", "must be 1 to 255 characters")
         .check(r.sound_url.as_deref().map_or(true, validate::http_url), "soundUrl", "must be an http(s) URL")

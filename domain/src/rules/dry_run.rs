@@ -47,7 +47,9 @@ pub async fn test(svc: &Services, t: &Tenant, id: &str, sample: &serde_json::Val
         Some(Ok(out)) => match (out.matches.into_iter().next(), out.error) {
             (Some(m), _) => (Some(m.title), Some(m.message), None),
             (None, Some((_, reason))) => (None, None, Some(reason)),
-            (None, None) => return Ok(TestResult { matched: false, title: None, message: None, recipients: vec![], error: None }),
+            (None, None) => {
+                return Ok(TestResult { matched: false, title: None, message: None, recipients: vec![], error: None })
+            }
         },
         Some(Err(reason)) => (None, None, Some(reason)),
         None => return Ok(TestResult { matched: false, title: None, message: None, recipients: vec![], error: None }),

@@ -4,9 +4,9 @@
 
 pub mod cache;
 pub mod compile;
-pub mod sandbox;
 mod crud;
 mod dry_run;
+pub mod sandbox;
 
 use serde::Serialize;
 
@@ -62,7 +62,11 @@ pub(crate) struct RuleRow {
 impl Rule {
     /// The texts the sandbox compiles and runs.
     pub fn text(&self) -> sandbox::RuleText {
-        sandbox::RuleText { condition: self.condition.clone(), title: self.title.clone(), message: self.message.clone() }
+        sandbox::RuleText {
+            condition: self.condition.clone(),
+            title: self.title.clone(),
+            message: self.message.clone(),
+        }
     }
 }
 

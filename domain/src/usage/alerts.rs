@@ -86,7 +86,13 @@ pub async fn check(conn: &mut sqlx::AnyConnection, c: &Crossing<'_>) -> Result<Q
     Ok(queued)
 }
 
-async fn mail(conn: &mut sqlx::AnyConnection, c: &Crossing<'_>, percent: i64, used: i64, resets_at: Timestamp) -> Result<bool> {
+async fn mail(
+    conn: &mut sqlx::AnyConnection,
+    c: &Crossing<'_>,
+    percent: i64,
+    used: i64,
+    resets_at: Timestamp,
+) -> Result<bool> {
     let row: Option<(String, Option<String>)> = sqlx::query_as(
         "SELECT p.name, COALESCE(p.billing_email, u.email) FROM projects p LEFT JOIN users u \
          ON u.id = p.owner_id AND u.project_id = p.id WHERE p.id = $1",
@@ -110,7 +116,11 @@ async fn mail(conn: &mut sqlx::AnyConnection, c: &Crossing<'_>, percent: i64, us
          The quota starts again on {reset}.{tail}\n",
         limit = c.limit,
         reset = resets_at.format("%Y-%m-%d %H:%M UTC"),
-        tail = if percent >= 100 { " Until then, what goes past it is refused unless the plan bills overage." } else { "" },
+        tail = if percent >= 100 {
+            " Until then, what goes past it is refused unless the plan bills overage."
+        } else {
+            ""
+        },
     );
     crate::mail::Mailer::insert_in(conn, &to, &subject, &body).await?;
     Ok(true)

@@ -15,8 +15,8 @@ mod read;
 use chrono::{Datelike, TimeZone};
 use serde::Serialize;
 
-pub use read::{for_platform, for_project, ProjectUsage, UsageQuery, UsageReport, UsageRow};
 pub(crate) use read::current;
+pub use read::{for_platform, for_project, ProjectUsage, UsageQuery, UsageReport, UsageRow};
 
 use crate::error::Result;
 use crate::time::{self, Timestamp};
@@ -69,7 +69,12 @@ impl Delta {
 /// Adds `d` to the project's daily and monthly rows of `at`'s periods (creating them); answers
 /// the month's events and notifications after the addition. The monthly row stays locked (on
 /// PostgreSQL) until the caller's transaction ends.
-pub(crate) async fn add(conn: &mut sqlx::AnyConnection, project_id: &str, at: Timestamp, d: &Delta) -> Result<(i64, i64)> {
+pub(crate) async fn add(
+    conn: &mut sqlx::AnyConnection,
+    project_id: &str,
+    at: Timestamp,
+    d: &Delta,
+) -> Result<(i64, i64)> {
     let now = time::to_db(time::now());
     let mut month_totals = (0, 0);
     for (period, period_type) in [(month(at), "monthly"), (day(at), "daily")] {

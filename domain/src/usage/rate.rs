@@ -37,7 +37,9 @@ impl RateLimits {
         let limiter = match self.keys.get(key_id) {
             Some(e) if e.0 == limit.get() => e.1.clone(),
             _ => {
-                let l = Arc::new(RateLimiter::direct(Quota::per_second(limit)).with_middleware::<StateInformationMiddleware>());
+                let l = Arc::new(
+                    RateLimiter::direct(Quota::per_second(limit)).with_middleware::<StateInformationMiddleware>(),
+                );
                 self.keys.insert(key_id.to_string(), (limit.get(), l.clone()));
                 l
             }
@@ -52,7 +54,10 @@ impl RateLimits {
             }
             Err(not_until) => {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
-                Err(Error::KeyRateLimited { limit: limit.get(), retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64 })
+                Err(Error::KeyRateLimited {
+                    limit: limit.get(),
+                    retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
+                })
             }
         }
     }

@@ -78,7 +78,10 @@ fn range(q: &UsageQuery) -> Result<Range> {
                     && (chrono::NaiveDate::parse_from_str(&format!("{}-01", &s[..7]), "%Y-%m-%d").is_ok())
                     && (s.len() < 10 || chrono::NaiveDate::parse_from_str(&s[..10.min(s.len())], "%Y-%m-%d").is_ok());
                 if !ok {
-                    return Err(Error::field(field, "must be a date (YYYY-MM-DD), a month (YYYY-MM) or an RFC 3339 time"));
+                    return Err(Error::field(
+                        field,
+                        "must be a date (YYYY-MM-DD), a month (YYYY-MM) or an RFC 3339 time",
+                    ));
                 }
                 Ok(s.chars().take(width).collect())
             }
@@ -102,10 +105,11 @@ async fn report(svc: &Services, project_id: &str, quotas: Quotas, r: &Range) -> 
     .fetch_all(svc.db.pool())
     .await?;
     let pending = svc.meter.pending(project_id);
-    let active_users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE project_id = $1 AND status = 'active'")
-        .bind(project_id)
-        .fetch_one(svc.db.pool())
-        .await?;
+    let active_users: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE project_id = $1 AND status = 'active'")
+            .bind(project_id)
+            .fetch_one(svc.db.pool())
+            .await?;
     let current_period = if r.period_type == "daily" { super::day(now) } else { super::month(now) };
     // What this process counted and has not flushed yet belongs to the current period.
     if let Some(row) = data.iter_mut().find(|row| row.period == current_period) {
@@ -155,7 +159,8 @@ pub async fn for_project(svc: &Services, t: &Tenant, q: &UsageQuery) -> Result<U
 pub async fn for_platform(svc: &Services, by: &PlatformAdminCtx, q: &UsageQuery) -> Result<Vec<ProjectUsage>> {
     by.require(&[AdminRole::Support, AdminRole::Billing])?;
     let r = range(q)?;
-    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM projects ORDER BY created_at, id").fetch_all(svc.db.pool()).await?;
+    let ids: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM projects ORDER BY created_at, id").fetch_all(svc.db.pool()).await?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         let p = crate::projects::load(svc, &id).await?;

@@ -75,8 +75,11 @@ impl UserFields {
         }
         let roles = self.roles.map(|r| dedup(r.unwrap_or_default()));
         if let Some(r) = &roles {
-            v.check(r.len() <= MAX_ROLES, "roles", "must hold at most 50 roles")
-                .check(r.iter().all(|n| roles::valid_name(n)), "roles", "each role must be 1 to 50 of a-z, 0-9, _ and -");
+            v.check(r.len() <= MAX_ROLES, "roles", "must hold at most 50 roles").check(
+                r.iter().all(|n| roles::valid_name(n)),
+                "roles",
+                "each role must be 1 to 50 of a-z, 0-9, _ and -",
+            );
         }
         if let Some(s) = &self.status {
             v.check(STATUSES.contains(&s.as_str()), "status", "must be one of pending, active, disabled, unverified");
@@ -87,14 +90,21 @@ impl UserFields {
         }
         let metadata = self.metadata.map(|m| m.unwrap_or_else(|| Value::Object(Map::new())));
         if let Some(m) = &metadata {
-            v.check(m.is_object(), "metadata", "must be a JSON object")
-                .check(m.to_string().len() <= MAX_METADATA_BYTES, "metadata", "must be at most 16 KiB of JSON");
+            v.check(m.is_object(), "metadata", "must be a JSON object").check(
+                m.to_string().len() <= MAX_METADATA_BYTES,
+                "metadata",
+                "must be at most 16 KiB of JSON",
+            );
         }
         let push_tokens = match self.push_tokens {
             None => None,
             Some(None) => Some(None),
             Some(Some(Value::Object(m))) => {
-                v.check(valid_push_tokens(&m), "pushTokens", "must be {fcm?, apns?} with string tokens of at most 4096 characters");
+                v.check(
+                    valid_push_tokens(&m),
+                    "pushTokens",
+                    "must be {fcm?, apns?} with string tokens of at most 4096 characters",
+                );
                 Some(Some(m))
             }
             Some(Some(_)) => {
@@ -159,14 +169,30 @@ impl Checked {
     /// The columns this change writes, by their names in `users`.
     pub(crate) fn columns(&self) -> Vec<&'static str> {
         let mut c = vec![];
-        if self.email.is_some() { c.push("email") }
-        if self.phone.is_some() { c.push("phone") }
-        if self.password.is_some() { c.push("password_hash") }
-        if self.roles.is_some() { c.push("roles") }
-        if self.status.is_some() { c.push("status") }
-        if self.external_user_id.is_some() { c.push("external_user_id") }
-        if self.metadata.is_some() { c.push("metadata") }
-        if self.push_tokens.is_some() { c.push("push_tokens") }
+        if self.email.is_some() {
+            c.push("email")
+        }
+        if self.phone.is_some() {
+            c.push("phone")
+        }
+        if self.password.is_some() {
+            c.push("password_hash")
+        }
+        if self.roles.is_some() {
+            c.push("roles")
+        }
+        if self.status.is_some() {
+            c.push("status")
+        }
+        if self.external_user_id.is_some() {
+            c.push("external_user_id")
+        }
+        if self.metadata.is_some() {
+            c.push("metadata")
+        }
+        if self.push_tokens.is_some() {
+            c.push("push_tokens")
+        }
         c
     }
 

@@ -25,11 +25,8 @@ pub struct ListFilter {
 pub async fn list(svc: &Services, t: &Tenant, filter: ListFilter, page: PageRequest) -> Result<Page<User>> {
     t.require(Permission::UsersManage)?;
     let (before, before_id) = page.keyset();
-    let pattern = filter
-        .q
-        .map(|q| q.trim().replace(['%', '_'], ""))
-        .filter(|q| !q.is_empty())
-        .map(|q| format!("%{q}%"));
+    let pattern =
+        filter.q.map(|q| q.trim().replace(['%', '_'], "")).filter(|q| !q.is_empty()).map(|q| format!("%{q}%"));
     let like = crate::db::dialect::ilike(svc.db.backend());
     let nonempty = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let rows: Vec<UserRow> = sqlx::query_as(&format!(

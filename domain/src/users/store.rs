@@ -8,7 +8,11 @@ use crate::error::{Error, Result};
 use crate::time;
 
 /// One user of the project, or 404.
-pub(super) async fn load<'e, E: sqlx::Executor<'e, Database = Any>>(ex: E, project_id: &str, id: &str) -> Result<UserRow> {
+pub(super) async fn load<'e, E: sqlx::Executor<'e, Database = Any>>(
+    ex: E,
+    project_id: &str,
+    id: &str,
+) -> Result<UserRow> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE project_id = $1 AND id = $2"))
         .bind(project_id)
         .bind(id)
@@ -18,7 +22,12 @@ pub(super) async fn load<'e, E: sqlx::Executor<'e, Database = Any>>(ex: E, proje
 }
 
 /// Replaces a user's `user_roles` rows by `roles`.
-pub(super) async fn write_roles(tx: &mut Transaction<'_, Any>, project_id: &str, user_id: &str, roles: &[String]) -> Result<()> {
+pub(super) async fn write_roles(
+    tx: &mut Transaction<'_, Any>,
+    project_id: &str,
+    user_id: &str,
+    roles: &[String],
+) -> Result<()> {
     sqlx::query("DELETE FROM user_roles WHERE project_id = $1 AND user_id = $2")
         .bind(project_id)
         .bind(user_id)
@@ -36,7 +45,13 @@ pub(super) async fn write_roles(tx: &mut Transaction<'_, Any>, project_id: &str,
 }
 
 /// Sets a user's roles in both places (for role renames and deletions).
-pub(crate) async fn store_roles(tx: &mut Transaction<'_, Any>, project_id: &str, user_id: &str, roles: &[String], now: &str) -> Result<()> {
+pub(crate) async fn store_roles(
+    tx: &mut Transaction<'_, Any>,
+    project_id: &str,
+    user_id: &str,
+    roles: &[String],
+    now: &str,
+) -> Result<()> {
     sqlx::query("UPDATE users SET roles = $1, updated_at = $2 WHERE project_id = $3 AND id = $4")
         .bind(serde_json::to_string(roles).expect("strings serialize"))
         .bind(now)

@@ -125,8 +125,8 @@ fn prepare(t: &Tenant, known: &BTreeSet<String>, index: usize, item: &serde_json
     if !item.is_object() {
         return Err(Error::BadRequest("each user must be a JSON object".into()));
     }
-    let fields: UserFields = serde_json::from_value(item.clone())
-        .map_err(|e| Error::BadRequest(format!("this user is not valid: {e}")))?;
+    let fields: UserFields =
+        serde_json::from_value(item.clone()).map_err(|e| Error::BadRequest(format!("this user is not valid: {e}")))?;
     let fields = fields.check()?;
     let Some(Some(external_user_id)) = fields.external_user_id.clone() else {
         return Err(Error::field("externalUserId", "is required to sync a user"));
@@ -152,17 +152,23 @@ async fn hash_passwords(svc: &Services, ready: &mut [Prepared]) -> Result<()> {
 
 /// Whether the row was self-registered; it is not from now on (the sync adopts it).
 async fn adopt_self_registered(tx: &mut Transaction<'_, Any>, project_id: &str, id: &str) -> Result<bool> {
-    let n = sqlx::query("UPDATE users SET self_registered = 0 WHERE project_id = $1 AND id = $2 AND self_registered <> 0")
-        .bind(project_id)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
+    let n =
+        sqlx::query("UPDATE users SET self_registered = 0 WHERE project_id = $1 AND id = $2 AND self_registered <> 0")
+            .bind(project_id)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
     Ok(n > 0)
 }
 
 /// Updates the user with this external id, or creates it: (id, `updated` | `created`).
-async fn upsert(tx: &mut Transaction<'_, Any>, backend: crate::db::Backend, t: &Tenant, p: &Prepared) -> Result<(String, &'static str)> {
+async fn upsert(
+    tx: &mut Transaction<'_, Any>,
+    backend: crate::db::Backend,
+    t: &Tenant,
+    p: &Prepared,
+) -> Result<(String, &'static str)> {
     let existing: Option<UserRow> =
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE project_id = $1 AND external_user_id = $2"))
             .bind(t.project_id())

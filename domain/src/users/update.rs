@@ -43,7 +43,8 @@ pub async fn update(svc: &Services, t: &Tenant, id: &str, input: UserFields, met
     input::ensure_identifiable(&user)?;
     user.updated_at = time::now();
     store::update(&mut tx, &user, hash.as_deref(), &columns).await?;
-    store::keep_an_admin(&mut tx, svc.db.backend(), t.project_id(), was_active_admin && !user.is_active_admin()).await?;
+    store::keep_an_admin(&mut tx, svc.db.backend(), t.project_id(), was_active_admin && !user.is_active_admin())
+        .await?;
     tx.commit().await?;
     svc.auth_cache.forget_user(t.project_id(), &user.id);
     audit::record(

@@ -82,7 +82,8 @@ const JOBS: JobTable = JobTable {
 pub async fn claim_due_across_projects(svc: &Services, limit: i64) -> Result<Vec<Due>> {
     let jobs = &svc.settings.jobs;
     let claimed =
-        lease::claim_due(svc, &JOBS, limit, lease_for(jobs.webhook_timeout), jobs.webhook_max_in_flight_per_endpoint).await?;
+        lease::claim_due(svc, &JOBS, limit, lease_for(jobs.webhook_timeout), jobs.webhook_max_in_flight_per_endpoint)
+            .await?;
     let mut endpoints: HashMap<String, Option<(String, bool, Vec<String>)>> = HashMap::new();
     let mut due = Vec::with_capacity(claimed.rows.len());
     for msg in claimed.rows {
@@ -169,10 +170,12 @@ async fn record_delivered(svc: &Services, delivered: &[&(Due, Attempt)]) -> Resu
         }
     }
     for project_id in projects {
-        sqlx::query("UPDATE webhook_endpoints SET failing_since = NULL WHERE project_id = $1 AND failing_since IS NOT NULL")
-            .bind(project_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE webhook_endpoints SET failing_since = NULL WHERE project_id = $1 AND failing_since IS NOT NULL",
+        )
+        .bind(project_id)
+        .execute(&mut *tx)
+        .await?;
     }
     let logged: Vec<&(Due, Attempt)> = delivered.iter().copied().filter(|d| held.contains(&d.0.id)).collect();
     for d in delivered.iter().filter(|d| !held.contains(&d.0.id)) {
@@ -260,10 +263,12 @@ pub async fn record(svc: &Services, due: &Due, a: &Attempt) -> Result<()> {
     let sql = format!("INSERT INTO webhook_logs ({LOG_COLUMNS}) VALUES {}", sql::row_placeholders(1, 13, 0));
     bind_log(sqlx::query(&sql), due, a, &now_s).execute(&mut *tx).await?;
     if success {
-        sqlx::query("UPDATE webhook_endpoints SET failing_since = NULL WHERE project_id = $1 AND failing_since IS NOT NULL")
-            .bind(t.project_id())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE webhook_endpoints SET failing_since = NULL WHERE project_id = $1 AND failing_since IS NOT NULL",
+        )
+        .bind(t.project_id())
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     if success {

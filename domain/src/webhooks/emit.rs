@@ -18,7 +18,12 @@ const MESSAGES_PER_INSERT: usize = 200;
 
 /// Queues `event` with each of `items` as its `data`, when the project's endpoint wants it.
 /// Answers the new messages' ids.
-pub(crate) async fn queue(svc: &Services, t: &Tenant, event: &str, items: Vec<serde_json::Value>) -> Result<Vec<String>> {
+pub(crate) async fn queue(
+    svc: &Services,
+    t: &Tenant,
+    event: &str,
+    items: Vec<serde_json::Value>,
+) -> Result<Vec<String>> {
     if items.is_empty() {
         return Ok(vec![]);
     }
@@ -36,14 +41,16 @@ pub(crate) async fn queue(svc: &Services, t: &Tenant, event: &str, items: Vec<se
     let messages: Vec<(String, String)> = items
         .into_iter()
         .map(|data| {
-            let body = serde_json::json!({ "event": event, "projectId": t.project_id(), "timestamp": now, "data": data });
+            let body =
+                serde_json::json!({ "event": event, "projectId": t.project_id(), "timestamp": now, "data": data });
             (format!("msg_{}", uuid::Uuid::now_v7().simple()), body.to_string())
         })
         .collect();
     let mut tx = svc.db.writer().begin().await?;
     for chunk in messages.chunks(MESSAGES_PER_INSERT) {
-        let values: Vec<String> =
-            (0..chunk.len()).map(|i| format!("({}, 'pending', 0, NULL, NULL)", sql::list_placeholders(7, i * 7))).collect();
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| format!("({}, 'pending', 0, NULL, NULL)", sql::list_placeholders(7, i * 7)))
+            .collect();
         let statement = sql::positional(
             svc.db.backend(),
             &format!(
@@ -111,7 +118,14 @@ pub(crate) async fn notification_failed(svc: &Services, t: &Tenant, n: &Notifica
 }
 
 /// `notification.acknowledged`, when a recipient's acknowledgement was first recorded.
-pub(crate) async fn notification_acknowledged(svc: &Services, t: &Tenant, n: &Notification, user_id: &str, by: &str, at: Timestamp) {
+pub(crate) async fn notification_acknowledged(
+    svc: &Services,
+    t: &Tenant,
+    n: &Notification,
+    user_id: &str,
+    by: &str,
+    at: Timestamp,
+) {
     let data = serde_json::json!({
         "notificationId": n.id, "eventId": n.event_id, "ruleId": n.rule_id, "userId": user_id,
         "recordedBy": by, "status": "acknowledged", "acknowledgedAt": at,
@@ -130,7 +144,12 @@ pub(crate) async fn user_registered(svc: &Services, project_id: &str, user: &cra
 
 /// Queues `event` inside the caller's transaction, so it commits (or not) with the change that
 /// caused it; the caller rings `webhook_wake` after committing. Answers whether it was queued.
-pub(crate) async fn queue_in(conn: &mut sqlx::AnyConnection, project_id: &str, event: &str, data: serde_json::Value) -> Result<bool> {
+pub(crate) async fn queue_in(
+    conn: &mut sqlx::AnyConnection,
+    project_id: &str,
+    event: &str,
+    data: serde_json::Value,
+) -> Result<bool> {
     let row = sqlx::query("SELECT events, enabled FROM webhook_endpoints WHERE project_id = $1")
         .bind(project_id)
         .fetch_optional(&mut *conn)

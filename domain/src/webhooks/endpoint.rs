@@ -44,8 +44,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Endpoint {
         events: serde_json::from_str(&r.get::<String, _>("events")).unwrap_or_default(),
         enabled: r.get::<i64, _>("enabled") != 0,
         disabled_reason: r.get("disabled_reason"),
-        previous_secret_expires_at: time::opt_from_db(r.get("previous_secret_expires_at"))
-            .filter(|t| *t > time::now()),
+        previous_secret_expires_at: time::opt_from_db(r.get("previous_secret_expires_at")).filter(|t| *t > time::now()),
         created_at: time::from_db(&r.get::<String, _>("created_at")),
         updated_at: time::from_db(&r.get::<String, _>("updated_at")),
         secret: None,
@@ -81,7 +80,11 @@ pub async fn put(svc: &Services, t: &Tenant, input: EndpointInput, meta: &Reques
     v.check(problem.is_none(), "url", problem.unwrap_or(""));
     if let Some(events) = &input.events {
         let unknown: Vec<&str> = events.iter().map(String::as_str).filter(|e| !EVENT_TYPES.contains(e)).collect();
-        v.check(unknown.is_empty(), "events", &format!("unknown event types: {}; known: {}", unknown.join(", "), EVENT_TYPES.join(", ")));
+        v.check(
+            unknown.is_empty(),
+            "events",
+            &format!("unknown event types: {}; known: {}", unknown.join(", "), EVENT_TYPES.join(", ")),
+        );
     }
     v.finish()?;
     let events = input.events.map(|mut e| {

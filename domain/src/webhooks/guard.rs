@@ -91,7 +91,10 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
 /// A host name (not an address) that must never be a webhook target.
 pub fn forbidden_host_name(host: &str) -> bool {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
-    host == "localhost" || host.ends_with(".localhost") || host.ends_with(".internal") || METADATA_HOSTS.contains(&host.as_str())
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host.ends_with(".internal")
+        || METADATA_HOSTS.contains(&host.as_str())
 }
 
 /// Checks a webhook URL: http(s) with a host; unless `allow_private`, the host is neither a
@@ -130,13 +133,50 @@ mod tests {
     #[test]
     fn inward_addresses_are_forbidden() {
         for a in [
-            "127.0.0.1", "127.255.255.254", "10.0.0.1", "10.255.255.255", "172.16.0.1", "172.31.255.255",
-            "192.168.0.1", "192.168.255.255", "169.254.169.254", "169.254.0.1", "100.64.0.1", "100.127.255.255",
-            "0.0.0.0", "0.1.2.3", "255.255.255.255", "224.0.0.1", "239.255.255.250", "192.0.2.1", "198.51.100.7",
-            "203.0.113.9", "198.18.0.1", "192.0.0.8", "240.0.0.1", "::1", "::", "fe80::1", "febf::1", "fc00::1",
-            "fd12:3456::1", "ff02::1", "2001:db8::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::ffff:169.254.169.254",
-            "::ffff:192.168.1.1", "::127.0.0.1", "64:ff9b::a9fe:a9fe", "2002:7f00:1::", "2002:a00:1::", "fec0::1",
-            "2001::1", "2001:0:4136:e378:8000:63bf:3fff:fdd2", "64:ff9b:1::a00:1", "64:ff9b:1:ffff::1",
+            "127.0.0.1",
+            "127.255.255.254",
+            "10.0.0.1",
+            "10.255.255.255",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.0.1",
+            "192.168.255.255",
+            "169.254.169.254",
+            "169.254.0.1",
+            "100.64.0.1",
+            "100.127.255.255",
+            "0.0.0.0",
+            "0.1.2.3",
+            "255.255.255.255",
+            "224.0.0.1",
+            "239.255.255.250",
+            "192.0.2.1",
+            "198.51.100.7",
+            "203.0.113.9",
+            "198.18.0.1",
+            "192.0.0.8",
+            "240.0.0.1",
+            "::1",
+            "::",
+            "fe80::1",
+            "febf::1",
+            "fc00::1",
+            "fd12:3456::1",
+            "ff02::1",
+            "2001:db8::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "::ffff:169.254.169.254",
+            "::ffff:192.168.1.1",
+            "::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "2002:7f00:1::",
+            "2002:a00:1::",
+            "fec0::1",
+            "2001::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "64:ff9b:1::a00:1",
+            "64:ff9b:1:ffff::1",
         ] {
             assert!(forbidden_ip(ip(a)), "{a} must be forbidden");
         }
@@ -145,9 +185,21 @@ mod tests {
     #[test]
     fn public_addresses_are_allowed() {
         for a in [
-            "1.1.1.1", "8.8.8.8", "93.184.216.34", "172.15.255.255", "172.32.0.1", "192.169.0.1", "100.63.255.255",
-            "100.128.0.1", "169.253.0.1", "11.0.0.1", "2606:4700:4700::1111", "2a00:1450:4001::200e",
-            "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::",
+            "1.1.1.1",
+            "8.8.8.8",
+            "93.184.216.34",
+            "172.15.255.255",
+            "172.32.0.1",
+            "192.169.0.1",
+            "100.63.255.255",
+            "100.128.0.1",
+            "169.253.0.1",
+            "11.0.0.1",
+            "2606:4700:4700::1111",
+            "2a00:1450:4001::200e",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+            "2002:808:808::",
         ] {
             assert!(!forbidden_ip(ip(a)), "{a} must be allowed");
         }
@@ -156,16 +208,37 @@ mod tests {
     #[test]
     fn urls_are_checked_by_scheme_and_host() {
         for u in [
-            "http://localhost/hook", "http://LOCALHOST./x", "http://api.localhost/x", "http://127.0.0.1:8080/",
-            "http://10.1.2.3/", "http://172.20.0.5/", "http://192.168.1.10/", "http://169.254.169.254/latest/meta-data",
-            "http://[::1]/", "http://[fc00::1]/", "http://[fd00::5]:8443/", "http://[::ffff:127.0.0.1]/",
-            "http://metadata.google.internal/", "http://0x7f000001/", "http://2130706433/", "http://0177.0.0.1/",
-            "ftp://example.com/", "file:///etc/passwd", "gopher://example.com/", "http://user:pw@example.com/",
-            "not a url", "https://",
+            "http://localhost/hook",
+            "http://LOCALHOST./x",
+            "http://api.localhost/x",
+            "http://127.0.0.1:8080/",
+            "http://10.1.2.3/",
+            "http://172.20.0.5/",
+            "http://192.168.1.10/",
+            "http://169.254.169.254/latest/meta-data",
+            "http://[::1]/",
+            "http://[fc00::1]/",
+            "http://[fd00::5]:8443/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://metadata.google.internal/",
+            "http://0x7f000001/",
+            "http://2130706433/",
+            "http://0177.0.0.1/",
+            "ftp://example.com/",
+            "file:///etc/passwd",
+            "gopher://example.com/",
+            "http://user:pw@example.com/",
+            "not a url",
+            "https://",
         ] {
             assert!(check_url(u, false).is_err(), "{u} must be refused");
         }
-        for u in ["https://example.com/hooks", "http://hooks.example.com:8080/x?y=1", "https://8.8.8.8/", "https://[2606:4700::1]/"] {
+        for u in [
+            "https://example.com/hooks",
+            "http://hooks.example.com:8080/x?y=1",
+            "https://8.8.8.8/",
+            "https://[2606:4700::1]/",
+        ] {
             assert!(check_url(u, false).is_ok(), "{u} must be accepted");
         }
         assert!(check_url("http://127.0.0.1:9000/hook", true).is_ok());

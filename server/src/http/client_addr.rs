@@ -52,7 +52,10 @@ mod tests {
     use domain::auth::settings::IpRange;
 
     fn settings(trusted: &[&str]) -> AuthSettings {
-        AuthSettings { trusted_proxies: trusted.iter().map(|t| IpRange::parse(t).unwrap()).collect(), ..Default::default() }
+        AuthSettings {
+            trusted_proxies: trusted.iter().map(|t| IpRange::parse(t).unwrap()).collect(),
+            ..Default::default()
+        }
     }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {

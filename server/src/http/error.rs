@@ -11,7 +11,11 @@ use domain::Error;
 pub enum ApiError {
     Domain(Error),
     /// An HTTP-level failure with no domain meaning.
-    Http { status: StatusCode, code: &'static str, message: String },
+    Http {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -4,8 +4,8 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts};
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 use domain::audit::RequestMeta;
 use domain::auth::settings::AuthSettings;
 use domain::auth::{self, PlatformAdminCtx, Principal, PublicProject, Tenant};
@@ -102,13 +102,16 @@ where
             tracing::Span::current().record("project.id", tenant.project_id());
             return Ok(Authed(tenant));
         }
-        let token = bearer(parts).ok_or(Error::Unauthenticated("send X-API-Key and X-API-Secret, or a bearer token"))?;
+        let token =
+            bearer(parts).ok_or(Error::Unauthenticated("send X-API-Key and X-API-Secret, or a bearer token"))?;
         match auth::bearer(&app.svc, token).await? {
             Principal::Tenant(t) => {
                 tracing::Span::current().record("project.id", t.project_id());
                 Ok(Authed(t))
             }
-            Principal::PlatformAdmin(_) => Err(Error::Forbidden("a platform admin token cannot act inside a project").into()),
+            Principal::PlatformAdmin(_) => {
+                Err(Error::Forbidden("a platform admin token cannot act inside a project").into())
+            }
         }
     }
 }

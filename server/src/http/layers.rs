@@ -28,9 +28,7 @@ const ORIGINS_TTL: Duration = Duration::from_secs(5);
 /// Adds the layers to the API's routes (not the admin panel's pages).
 pub fn api<S: Clone + Send + Sync + 'static>(router: Router<S>, svc: Arc<Services>) -> Router<S> {
     let timeout = Duration::from_secs(svc.settings.auth.request_timeout_secs);
-    router
-        .layer(axum::middleware::from_fn_with_state(timeout, time_limit))
-        .layer(cors(svc))
+    router.layer(axum::middleware::from_fn_with_state(timeout, time_limit)).layer(cors(svc))
 }
 
 /// Request ids and the span, around everything (panel pages included).

@@ -66,7 +66,11 @@ fn view(s: &AppState, headers: &HeaderMap, credentials: Credentials) -> Json<Cre
     Json(CredentialsView { credentials, host, port })
 }
 
-pub async fn credentials(State(s): State<AppState>, Authed(t): Authed, headers: HeaderMap) -> ApiResult<Json<CredentialsView>> {
+pub async fn credentials(
+    State(s): State<AppState>,
+    Authed(t): Authed,
+    headers: HeaderMap,
+) -> ApiResult<Json<CredentialsView>> {
     Ok(view(&s, &headers, realtime::credentials(&s.svc, &t).await?))
 }
 
@@ -84,7 +88,12 @@ pub async fn update(
 }
 
 /// A new secret; app id and key stay.
-pub async fn rotate(State(s): State<AppState>, Authed(t): Authed, Meta(meta): Meta, headers: HeaderMap) -> ApiResult<Json<CredentialsView>> {
+pub async fn rotate(
+    State(s): State<AppState>,
+    Authed(t): Authed,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+) -> ApiResult<Json<CredentialsView>> {
     let credentials = realtime::rotate_secret(&s.svc, &t, &meta).await?;
     s.hub.apps.forget(t.project_id());
     Ok(view(&s, &headers, credentials))

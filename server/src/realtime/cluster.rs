@@ -85,7 +85,13 @@ impl Cluster {
         Ok((Cluster { conn, node, sync_tx }, Tasks { client, pubsub, sync_rx }))
     }
 
-    pub async fn publish(&self, project_id: &str, channel: &str, frame: &str, exclude: Option<&str>) -> RedisResult<()> {
+    pub async fn publish(
+        &self,
+        project_id: &str,
+        channel: &str,
+        frame: &str,
+        exclude: Option<&str>,
+    ) -> RedisResult<()> {
         let payload = serde_json::json!({ "c": channel, "x": exclude, "f": frame }).to_string();
         redis::cmd("PUBLISH")
             .arg(format!("{PUB_PREFIX}{project_id}"))
@@ -178,9 +184,13 @@ impl Cluster {
             }
             let counts: Vec<i64> = p.query_async(&mut conn).await?;
             let strip = format!("{SUBS_PREFIX}{project_id}:");
-            live.extend(chunk.iter().zip(counts).filter(|(_, n)| *n > 0).filter_map(|(k, _)| {
-                k.strip_prefix(&strip).map(str::to_string)
-            }));
+            live.extend(
+                chunk
+                    .iter()
+                    .zip(counts)
+                    .filter(|(_, n)| *n > 0)
+                    .filter_map(|(k, _)| k.strip_prefix(&strip).map(str::to_string)),
+            );
         }
         Ok(live)
     }

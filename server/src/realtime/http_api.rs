@@ -30,7 +30,13 @@ fn text(status: StatusCode, message: impl Into<String>) -> Response {
 type Params = Vec<(String, String)>;
 
 /// Finds the app and checks the request's signature.
-async fn authorize(s: &AppState, app_id: &str, method: &str, uri: &OriginalUri, body: &[u8]) -> Result<(Arc<RealtimeApp>, Params), Response> {
+async fn authorize(
+    s: &AppState,
+    app_id: &str,
+    method: &str,
+    uri: &OriginalUri,
+    body: &[u8],
+) -> Result<(Arc<RealtimeApp>, Params), Response> {
     let app = match s.hub.apps.by_id(&s.svc, app_id).await {
         Ok(Some(app)) => app,
         Ok(None) => return Err(text(StatusCode::NOT_FOUND, "Unknown app")),
@@ -119,7 +125,10 @@ pub async fn trigger(State(s): State<AppState>, Path(app_id): Path<String>, uri:
         Ok(ok) => ok,
         Err(r) => return r,
     };
-    let event = match serde_json::from_slice::<EventIn>(&body).map_err(|e| text(StatusCode::BAD_REQUEST, format!("Invalid JSON: {e}"))).and_then(check) {
+    let event = match serde_json::from_slice::<EventIn>(&body)
+        .map_err(|e| text(StatusCode::BAD_REQUEST, format!("Invalid JSON: {e}")))
+        .and_then(check)
+    {
         Ok(e) => e,
         Err(r) => return r,
     };
@@ -133,7 +142,12 @@ struct BatchIn {
 }
 
 /// All events are checked before any is published, so a bad one fails the batch as a whole.
-pub async fn trigger_batch(State(s): State<AppState>, Path(app_id): Path<String>, uri: OriginalUri, body: Bytes) -> Response {
+pub async fn trigger_batch(
+    State(s): State<AppState>,
+    Path(app_id): Path<String>,
+    uri: OriginalUri,
+    body: Bytes,
+) -> Response {
     let (app, _) = match authorize(&s, &app_id, "POST", &uri, &body).await {
         Ok(ok) => ok,
         Err(r) => return r,
@@ -183,7 +197,11 @@ pub async fn channels(State(s): State<AppState>, Path(app_id): Path<String>, uri
 }
 
 /// `{"occupied", "user_count"?, "subscription_count"?}` for one channel.
-pub async fn channel(State(s): State<AppState>, Path((app_id, name)): Path<(String, String)>, uri: OriginalUri) -> Response {
+pub async fn channel(
+    State(s): State<AppState>,
+    Path((app_id, name)): Path<(String, String)>,
+    uri: OriginalUri,
+) -> Response {
     let (app, query) = match authorize(&s, &app_id, "GET", &uri, b"").await {
         Ok(ok) => ok,
         Err(r) => return r,
@@ -208,7 +226,11 @@ pub async fn channel(State(s): State<AppState>, Path((app_id, name)): Path<(Stri
 }
 
 /// `{"users": [{"id"}]}` of a presence channel.
-pub async fn users(State(s): State<AppState>, Path((app_id, name)): Path<(String, String)>, uri: OriginalUri) -> Response {
+pub async fn users(
+    State(s): State<AppState>,
+    Path((app_id, name)): Path<(String, String)>,
+    uri: OriginalUri,
+) -> Response {
     let (app, _) = match authorize(&s, &app_id, "GET", &uri, b"").await {
         Ok(ok) => ok,
         Err(r) => return r,
@@ -216,6 +238,7 @@ pub async fn users(State(s): State<AppState>, Path((app_id, name)): Path<(String
     if !name.starts_with("presence-") || !valid_channel_name(&name) {
         return text(StatusCode::BAD_REQUEST, "users are only listed for presence channels");
     }
-    let users: Vec<Value> = s.hub.user_ids(&app.project_id, &name).await.into_iter().map(|id| json!({ "id": id })).collect();
+    let users: Vec<Value> =
+        s.hub.user_ids(&app.project_id, &name).await.into_iter().map(|id| json!({ "id": id })).collect();
     Json(json!({ "users": users })).into_response()
 }

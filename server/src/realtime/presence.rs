@@ -13,13 +13,18 @@ use super::protocol::{self, MemberData};
 impl Hub {
     /// Subscribes a socket to a presence channel as `data`; answers the `subscription_succeeded`
     /// data (`{"presence":{ids,hash,count}}`) and tells the others when the user is new there.
-    pub(crate) async fn presence_join(&self, project_id: &str, channel: &str, conn: &Arc<Conn>, data: MemberData) -> String {
+    pub(crate) async fn presence_join(
+        &self,
+        project_id: &str,
+        channel: &str,
+        conn: &Arc<Conn>,
+        data: MemberData,
+    ) -> String {
         let member = Arc::new(Member { socket_id: conn.socket_id.clone(), data });
         self.join(project_id, channel, conn, Some(member.clone())).await;
         let members = self.members(project_id, channel, Some(&member)).await;
-        let already_here = members
-            .iter()
-            .any(|m| m.socket_id != member.socket_id && m.data.user_id == member.data.user_id);
+        let already_here =
+            members.iter().any(|m| m.socket_id != member.socket_id && m.data.user_id == member.data.user_id);
         if !already_here {
             let frame = protocol::member_added(channel, &member.data.json);
             self.publish_frame(project_id, channel, frame, Some(&conn.socket_id)).await;
@@ -48,7 +53,9 @@ impl Hub {
         if let Some(cluster) = &self.cluster {
             match cluster.presence_members(&key, adding.map(Member::entry)).await {
                 Ok(entries) => return entries.iter().filter_map(|e| parse_entry(e)).collect(),
-                Err(e) => tracing::warn!(error = %e, "could not read presence members from Redis; answering this process's"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read presence members from Redis; answering this process's")
+                }
             }
         }
         self.channels.get(&key).map(|c| c.members.values().cloned().collect()).unwrap_or_default()
@@ -95,8 +102,11 @@ mod tests {
     #[test]
     fn snapshot_lists_each_user_once() {
         let m = |s: &str, json: &str| Arc::new(Member { socket_id: s.into(), data: MemberData::parse(json).unwrap() });
-        let members =
-            [m("1.1", r#"{"user_id":"a","user_info":{"n":1}}"#), m("1.2", r#"{"user_id":"a"}"#), m("1.3", r#"{"user_id":"b"}"#)];
+        let members = [
+            m("1.1", r#"{"user_id":"a","user_info":{"n":1}}"#),
+            m("1.2", r#"{"user_id":"a"}"#),
+            m("1.3", r#"{"user_id":"b"}"#),
+        ];
         let v: Value = serde_json::from_str(&snapshot(&members)).unwrap();
         assert_eq!(v["presence"]["ids"], serde_json::json!(["a", "b"]));
         assert_eq!(v["presence"]["count"], 2);

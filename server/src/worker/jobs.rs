@@ -80,7 +80,11 @@ pub async fn run<K: JobKind>(svc: Arc<Services>, kind: K) {
     }
 }
 
-async fn record<K: JobKind>(svc: Arc<Services>, kind: Arc<K>, mut outcomes: mpsc::UnboundedReceiver<(K::Due, K::Outcome)>) {
+async fn record<K: JobKind>(
+    svc: Arc<Services>,
+    kind: Arc<K>,
+    mut outcomes: mpsc::UnboundedReceiver<(K::Due, K::Outcome)>,
+) {
     let mut batch = Vec::new();
     while outcomes.recv_many(&mut batch, RECORD_BATCH).await > 0 {
         if let Err(e) = kind.record(&svc, &batch).await {

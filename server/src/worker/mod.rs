@@ -4,12 +4,12 @@
 //! delivery, mobile push, own-Pusher triggers and platform mail.
 
 pub mod jobs;
-mod memory;
 mod mail;
+mod memory;
 mod publish;
+pub mod push;
 mod pusher;
 mod redis_streams;
-pub mod push;
 pub mod webhooks;
 
 use std::sync::Arc;

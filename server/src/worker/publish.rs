@@ -90,6 +90,7 @@ async fn record(svc: &Services, f: FollowUp) {
         tracing::warn!(error = %e, count = published.len(), "could not record published notifications");
         return;
     }
-    let reached: Vec<(&Notification, Vec<String>)> = presence.into_iter().filter(|(_, live)| !live.is_empty()).collect();
+    let reached: Vec<(&Notification, Vec<String>)> =
+        presence.into_iter().filter(|(_, live)| !live.is_empty()).collect();
     domain::webhooks::emit::notifications_delivered(svc, &reached).await;
 }

@@ -36,7 +36,10 @@ pub struct OwnPusher {
 impl OwnPusher {
     pub fn new(svc: &Services) -> Self {
         let allow_private = svc.settings.webhook_allow_private_targets;
-        OwnPusher { client: super::webhooks::client::build(allow_private, svc.settings.jobs.pusher_timeout), allow_private }
+        OwnPusher {
+            client: super::webhooks::client::build(allow_private, svc.settings.jobs.pusher_timeout),
+            allow_private,
+        }
     }
 }
 
@@ -127,7 +130,8 @@ async fn trigger(client: &reqwest::Client, app: &PusherApp, body: &[u8]) -> Outc
     let url = format!("{}{path}", app.origin());
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
     let query = signing::sign_api_request(&app.key, &app.secret, "POST", &path, &[], body, now);
-    let sent = client.post(&url).query(&query).header("content-type", "application/json").body(body.to_vec()).send().await;
+    let sent =
+        client.post(&url).query(&query).header("content-type", "application/json").body(body.to_vec()).send().await;
     match sent {
         Ok(res) if res.status().is_success() => Outcome::Sent,
         Ok(res) => {
@@ -144,4 +148,3 @@ async fn trigger(client: &reqwest::Client, app: &PusherApp, body: &[u8]) -> Outc
         Err(e) => Outcome::Retry(format!("could not reach Pusher: {}", e.without_url())),
     }
 }
-

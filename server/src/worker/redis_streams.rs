@@ -66,7 +66,11 @@ async fn own_connection(svc: &Services) -> redis::RedisResult<ConnectionManager>
     redis::Client::open(url)?.get_connection_manager().await
 }
 
-async fn step(svc: &Services, publisher: &Publisher, c: &mut Consumer) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+async fn step(
+    svc: &Services,
+    publisher: &Publisher,
+    c: &mut Consumer,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let projects: Vec<String> = c.conn.smembers(&c.streams_set).await?;
     if projects.is_empty() {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -75,8 +79,14 @@ async fn step(svc: &Services, publisher: &Publisher, c: &mut Consumer) -> Result
     let keys: Vec<String> = projects.iter().map(|p| stream_key(p)).collect();
     for key in &keys {
         if !c.grouped.contains(key) {
-            let created: redis::RedisResult<()> =
-                redis::cmd("XGROUP").arg("CREATE").arg(key).arg(GROUP).arg("0").arg("MKSTREAM").query_async(&mut c.conn).await;
+            let created: redis::RedisResult<()> = redis::cmd("XGROUP")
+                .arg("CREATE")
+                .arg(key)
+                .arg(GROUP)
+                .arg("0")
+                .arg("MKSTREAM")
+                .query_async(&mut c.conn)
+                .await;
             match created {
                 Ok(()) => {}
                 Err(e) if e.to_string().contains("BUSYGROUP") => {}
@@ -119,7 +129,14 @@ async fn claim_abandoned(
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let reply: StreamAutoClaimReply = c
         .conn
-        .xautoclaim_options(key, GROUP, &c.name, idle.as_millis() as usize, "0-0", StreamAutoClaimOptions::default().count(super::BATCH))
+        .xautoclaim_options(
+            key,
+            GROUP,
+            &c.name,
+            idle.as_millis() as usize,
+            "0-0",
+            StreamAutoClaimOptions::default().count(super::BATCH),
+        )
         .await?;
     if !reply.claimed.is_empty() {
         tracing::info!(stream = %key, count = reply.claimed.len(), "claimed entries a dead consumer left");

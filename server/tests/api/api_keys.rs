@@ -39,16 +39,21 @@ async fn permissions_are_enforced_per_route() {
     let app = TestApp::spawn().await;
     let p = app.project("Scoped").await;
     let k = app
-        .post("/api/v1/projects/me/api-keys", Some(&p.admin_token), json!({"name": "reader", "permissions": ["notifications:read"]}))
+        .post(
+            "/api/v1/projects/me/api-keys",
+            Some(&p.admin_token),
+            json!({"name": "reader", "permissions": ["notifications:read"]}),
+        )
         .await;
     assert_eq!(k.status, 201);
     let (key, secret) = (k.body["key"].as_str().unwrap(), k.body["secret"].as_str().unwrap());
-    let r = app.request(Method::POST, "/api/v1/events", Auth::Key(key, secret), Some(json!({"type": "t", "payload": {}}))).await;
+    let r = app
+        .request(Method::POST, "/api/v1/events", Auth::Key(key, secret), Some(json!({"type": "t", "payload": {}})))
+        .await;
     assert_eq!(r.status, 403);
     assert_eq!(r.code(), "forbidden");
-    let bad = app
-        .post("/api/v1/projects/me/api-keys", Some(&p.admin_token), json!({"permissions": ["everything"]}))
-        .await;
+    let bad =
+        app.post("/api/v1/projects/me/api-keys", Some(&p.admin_token), json!({"permissions": ["everything"]})).await;
     assert_eq!(bad.status, 400);
     app.teardown().await;
 }
@@ -76,7 +81,14 @@ async fn expired_keys_and_wrong_secrets_are_refused() {
     assert_eq!(r.status, 401);
     let wrong = app.request(Method::POST, "/api/v1/events", Auth::Key(&p.key, "sk_live_wrong"), Some(json!({}))).await;
     assert_eq!(wrong.status, 401);
-    let no_secret = app.client.post(format!("{}/api/v1/events", app.base)).header("X-API-Key", &p.key).json(&json!({})).send().await.unwrap();
+    let no_secret = app
+        .client
+        .post(format!("{}/api/v1/events", app.base))
+        .header("X-API-Key", &p.key)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(no_secret.status(), 401);
     app.teardown().await;
 }

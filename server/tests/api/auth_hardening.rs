@@ -13,10 +13,16 @@ use crate::realtime::support::{connect, next, Ws};
 async fn second_admin(app: &TestApp, p: &TestProject) -> (String, String) {
     let email = format!("admin-{}@example.com", uuid::Uuid::new_v4().simple());
     let made = app
-        .post("/api/v1/users", Some(&p.admin_token), json!({"email": email, "password": "admin-password", "roles": ["admin"]}))
+        .post(
+            "/api/v1/users",
+            Some(&p.admin_token),
+            json!({"email": email, "password": "admin-password", "roles": ["admin"]}),
+        )
         .await;
     assert_eq!(made.status, 201, "{}", made.body);
-    let login = app.post("/api/v1/auth/login", None, json!({"project": p.slug, "email": email, "password": "admin-password"})).await;
+    let login = app
+        .post("/api/v1/auth/login", None, json!({"project": p.slug, "email": email, "password": "admin-password"}))
+        .await;
     assert_eq!(login.status, 200, "{}", login.body);
     (made.body["id"].as_str().unwrap().to_string(), login.body["token"].as_str().unwrap().to_string())
 }
@@ -56,7 +62,10 @@ async fn disabled_deleted_and_demoted_admins_lose_their_tokens_at_once() {
     let r = app.put(&format!("/api/v1/users/{demoted}"), Some(&p.admin_token), json!({"roles": []})).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(list_keys_at(&app, &app.base, &demoted_token).await, 401);
-    assert_eq!(app.post("/api/v1/projects/me/api-keys", Some(&demoted_token), json!({"name": "mine"})).await.status, 401);
+    assert_eq!(
+        app.post("/api/v1/projects/me/api-keys", Some(&demoted_token), json!({"name": "mine"})).await.status,
+        401
+    );
 
     let (deleted, deleted_token) = second_admin(&app, &p).await;
     assert_eq!(list_keys_at(&app, &app.base, &deleted_token).await, 200);
@@ -88,7 +97,11 @@ async fn a_disabled_admin_is_refused_by_another_process_within_five_seconds() {
 /// A key with `users:manage`: (id, key, secret).
 async fn extra_key(app: &TestApp, p: &TestProject) -> (String, String, String) {
     let k = app
-        .post("/api/v1/projects/me/api-keys", Some(&p.admin_token), json!({"name": "backend", "permissions": ["users:manage"]}))
+        .post(
+            "/api/v1/projects/me/api-keys",
+            Some(&p.admin_token),
+            json!({"name": "backend", "permissions": ["users:manage"]}),
+        )
         .await;
     assert_eq!(k.status, 201, "{}", k.body);
     let s = |f: &str| k.body[f].as_str().unwrap().to_string();
@@ -100,10 +113,13 @@ async fn tokens_minted_through_a_revoked_key_stop_working() {
     let app = TestApp::spawn().await;
     let p = app.project("Minted").await;
     let (key_id, key, secret) = extra_key(&app, &p).await;
-    let made = app.request(Method::POST, "/api/v1/users", Auth::Key(&key, &secret), Some(json!({"email": "u@example.com"}))).await;
+    let made = app
+        .request(Method::POST, "/api/v1/users", Auth::Key(&key, &secret), Some(json!({"email": "u@example.com"})))
+        .await;
     assert_eq!(made.status, 201, "{}", made.body);
     let user = made.body["id"].as_str().unwrap().to_string();
-    let minted = app.request(Method::POST, &format!("/api/v1/users/{user}/token"), Auth::Key(&key, &secret), None).await;
+    let minted =
+        app.request(Method::POST, &format!("/api/v1/users/{user}/token"), Auth::Key(&key, &secret), None).await;
     assert_eq!(minted.status, 200, "{}", minted.body);
     let token = minted.body["token"].as_str().unwrap().to_string();
     assert_eq!(app.get(&format!("/api/v1/users/{user}"), Some(&token)).await.status, 200);
@@ -113,7 +129,8 @@ async fn tokens_minted_through_a_revoked_key_stop_working() {
     let r = app.get(&format!("/api/v1/users/{user}"), Some(&token)).await;
     assert_eq!(r.status, 401, "{}", r.body);
     // A token minted through the project's other key is unaffected.
-    let again = app.request(Method::POST, &format!("/api/v1/users/{user}/token"), Auth::Key(&p.key, &p.secret), None).await;
+    let again =
+        app.request(Method::POST, &format!("/api/v1/users/{user}/token"), Auth::Key(&p.key, &p.secret), None).await;
     let token = again.body["token"].as_str().unwrap().to_string();
     assert_eq!(app.get(&format!("/api/v1/users/{user}"), Some(&token)).await.status, 200);
     app.teardown().await;
@@ -185,7 +202,14 @@ async fn revoking_a_key_or_rotating_the_secret_closes_open_sockets() {
 }
 
 async fn register(app: &TestApp, p: &TestProject, body: Value) -> (u16, Value) {
-    let res = app.client.post(format!("{}/api/v1/users/register", app.base)).header("X-API-Key", &p.key).json(&body).send().await.unwrap();
+    let res = app
+        .client
+        .post(format!("{}/api/v1/users/register", app.base))
+        .header("X-API-Key", &p.key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
 }
 
@@ -194,18 +218,35 @@ async fn self_registration_cannot_pre_claim_a_synced_user() {
     let app = TestApp::spawn().await;
     let p = app.project("Pre-claim").await;
     // A stranger with the publishable key cannot plant a device token.
-    let (status, body) = register(&app, &p, json!({"externalUserId": "victim", "pushTokens": {"fcm": "attacker-device"}})).await;
+    let (status, body) =
+        register(&app, &p, json!({"externalUserId": "victim", "pushTokens": {"fcm": "attacker-device"}})).await;
     assert_eq!(status, 400, "{body}");
     // It can register with a password, as a real user would; the client's sync then adopts the row.
-    let (status, body) = register(&app, &p, json!({"email": "victim@example.com", "externalUserId": "victim", "password": "attacker-password"})).await;
+    let (status, body) = register(
+        &app,
+        &p,
+        json!({"email": "victim@example.com", "externalUserId": "victim", "password": "attacker-password"}),
+    )
+    .await;
     assert_eq!(status, 201, "{body}");
     let synced = app
-        .request(Method::POST, "/api/v1/users/sync", Auth::Key(&p.key, &p.secret), Some(json!({"users": [{"externalUserId": "victim", "status": "active"}]})))
+        .request(
+            Method::POST,
+            "/api/v1/users/sync",
+            Auth::Key(&p.key, &p.secret),
+            Some(json!({"users": [{"externalUserId": "victim", "status": "active"}]})),
+        )
         .await;
     assert_eq!(synced.status, 207, "{}", synced.body);
     assert_eq!(synced.body["results"][0]["status"], "updated", "{}", synced.body);
     // The stranger's password no longer signs in.
-    let login = app.post("/api/v1/auth/login", None, json!({"project": p.slug, "email": "victim@example.com", "password": "attacker-password"})).await;
+    let login = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"project": p.slug, "email": "victim@example.com", "password": "attacker-password"}),
+        )
+        .await;
     assert_eq!(login.status, 401, "{}", login.body);
     app.teardown().await;
 }
@@ -214,23 +255,46 @@ async fn self_registration_cannot_pre_claim_a_synced_user() {
 async fn changing_ones_own_password_needs_the_current_one() {
     let app = TestApp::spawn().await;
     let p = app.project("Password change").await;
-    let made = app.request(Method::POST, "/api/v1/users", Auth::Key(&p.key, &p.secret), Some(json!({"email": "me@example.com", "password": "first-password"}))).await;
+    let made = app
+        .request(
+            Method::POST,
+            "/api/v1/users",
+            Auth::Key(&p.key, &p.secret),
+            Some(json!({"email": "me@example.com", "password": "first-password"})),
+        )
+        .await;
     assert_eq!(made.status, 201, "{}", made.body);
     let id = made.body["id"].as_str().unwrap();
-    let login = app.post("/api/v1/auth/login", None, json!({"project": p.slug, "email": "me@example.com", "password": "first-password"})).await;
+    let login = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"project": p.slug, "email": "me@example.com", "password": "first-password"}),
+        )
+        .await;
     let token = login.body["token"].as_str().unwrap().to_string();
     let path = format!("/api/v1/users/{id}");
     let r = app.put(&path, Some(&token), json!({"password": "second-password"})).await;
     assert_eq!(r.status, 400, "{}", r.body);
     assert!(r.body["error"]["details"]["fields"]["currentPassword"].is_string(), "{}", r.body);
-    let r = app.put(&path, Some(&token), json!({"password": "second-password", "currentPassword": "wrong-password"})).await;
+    let r =
+        app.put(&path, Some(&token), json!({"password": "second-password", "currentPassword": "wrong-password"})).await;
     assert_eq!(r.status, 403, "{}", r.body);
-    let r = app.put(&path, Some(&token), json!({"password": "second-password", "currentPassword": "first-password"})).await;
+    let r =
+        app.put(&path, Some(&token), json!({"password": "second-password", "currentPassword": "first-password"})).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let login = app.post("/api/v1/auth/login", None, json!({"project": p.slug, "email": "me@example.com", "password": "second-password"})).await;
+    let login = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"project": p.slug, "email": "me@example.com", "password": "second-password"}),
+        )
+        .await;
     assert_eq!(login.status, 200);
     // The project's backend still sets passwords without knowing the old one.
-    let r = app.request(Method::PUT, &path, Auth::Key(&p.key, &p.secret), Some(json!({"password": "third-password"}))).await;
+    let r = app
+        .request(Method::PUT, &path, Auth::Key(&p.key, &p.secret), Some(json!({"password": "third-password"})))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     app.teardown().await;
 }
@@ -255,7 +319,11 @@ async fn a_login_flood_gets_429s_per_account_and_per_address() {
     let mut last = 0;
     for i in 0..30 {
         let email = format!("user{i}@example.com");
-        last = app.post("/api/v1/auth/login", None, json!({"project": p.slug, "email": email, "password": "x-password"})).await.status.as_u16();
+        last = app
+            .post("/api/v1/auth/login", None, json!({"project": p.slug, "email": email, "password": "x-password"}))
+            .await
+            .status
+            .as_u16();
     }
     assert_eq!(last, 429, "the address's budget runs out");
     // The API stays responsive meanwhile.
@@ -270,19 +338,34 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
     let p = app.project("Untrusted").await;
     let mut last = 0;
     for i in 0..31 {
-        let res = app.client.post(format!("{}/api/v1/auth/login", app.base)).header("x-forwarded-for", format!("198.51.100.{i}"))
-            .json(&json!({"project": p.slug, "email": format!("u{i}@example.com"), "password": "x-password"})).send().await.unwrap();
+        let res = app
+            .client
+            .post(format!("{}/api/v1/auth/login", app.base))
+            .header("x-forwarded-for", format!("198.51.100.{i}"))
+            .json(&json!({"project": p.slug, "email": format!("u{i}@example.com"), "password": "x-password"}))
+            .send()
+            .await
+            .unwrap();
         last = res.status().as_u16();
     }
     assert_eq!(last, 429);
     app.teardown().await;
 
     // Behind a trusted proxy (here, loopback), each forwarded client has its own budget.
-    let app = TestApp::spawn_with(|s| s.auth.trusted_proxies = vec![domain::auth::settings::IpRange::parse("127.0.0.1").unwrap()]).await;
+    let app = TestApp::spawn_with(|s| {
+        s.auth.trusted_proxies = vec![domain::auth::settings::IpRange::parse("127.0.0.1").unwrap()]
+    })
+    .await;
     let p = app.project("Trusted").await;
     for i in 0..31 {
-        let res = app.client.post(format!("{}/api/v1/auth/login", app.base)).header("x-forwarded-for", format!("198.51.100.{i}"))
-            .json(&json!({"project": p.slug, "email": format!("u{i}@example.com"), "password": "x-password"})).send().await.unwrap();
+        let res = app
+            .client
+            .post(format!("{}/api/v1/auth/login", app.base))
+            .header("x-forwarded-for", format!("198.51.100.{i}"))
+            .json(&json!({"project": p.slug, "email": format!("u{i}@example.com"), "password": "x-password"}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 401);
     }
     // The audit log records the forwarded client.
@@ -295,7 +378,9 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
 async fn malformed_keys_and_app_ids_are_refused_before_any_lookup() {
     let app = TestApp::spawn().await;
     for key in ["x", "pk_live_", "pk_live_zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", &"a".repeat(5000)] {
-        let r = app.request(Method::POST, "/api/v1/events", Auth::Key(key, "sk"), Some(json!({"type": "t", "payload": {}}))).await;
+        let r = app
+            .request(Method::POST, "/api/v1/events", Auth::Key(key, "sk"), Some(json!({"type": "t", "payload": {}})))
+            .await;
         assert_eq!(r.status, 401, "{key}");
     }
     // None of them was looked up, so none takes a place in the key cache.
@@ -337,20 +422,33 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
     let app = TestApp::spawn().await;
     for round in 0..6 {
         let p = app.project("Admin race").await;
-        let owner = app.get("/api/v1/projects/me", Some(&p.admin_token)).await.body["ownerId"].as_str().map(str::to_string);
+        let owner =
+            app.get("/api/v1/projects/me", Some(&p.admin_token)).await.body["ownerId"].as_str().map(str::to_string);
         let (other, other_token) = second_admin(&app, &p).await;
         let owner = match owner {
             Some(o) => o,
             None => {
-                let list = app.request(Method::GET, "/api/v1/users?role=admin", Auth::Key(&p.key, &p.secret), None).await;
-                list.body["data"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap().to_string()).find(|id| *id != other).unwrap()
+                let list =
+                    app.request(Method::GET, "/api/v1/users?role=admin", Auth::Key(&p.key, &p.secret), None).await;
+                list.body["data"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|u| u["id"].as_str().unwrap().to_string())
+                    .find(|id| *id != other)
+                    .unwrap()
             }
         };
         let (path_a, path_b) = (format!("/api/v1/users/{other}"), format!("/api/v1/users/{owner}"));
         let a = app.put(&path_a, Some(&p.admin_token), json!({"roles": []}));
         let b = app.put(&path_b, Some(&other_token), json!({"roles": []}));
         let (a, b) = tokio::join!(a, b);
-        assert!(!(a.status == 200 && b.status == 200), "round {round}: both admins were demoted ({} / {})", a.body, b.body);
+        assert!(
+            !(a.status == 200 && b.status == 200),
+            "round {round}: both admins were demoted ({} / {})",
+            a.body,
+            b.body
+        );
     }
     app.teardown().await;
 }
@@ -361,7 +459,9 @@ async fn browsers_from_a_projects_allowed_origins_pass_cors() {
     let p = app.project("Browser").await;
     let bad = app.put("/api/v1/projects/me", Some(&p.admin_token), json!({"allowedOrigins": ["not an origin"]})).await;
     assert_eq!(bad.status, 400, "{}", bad.body);
-    let r = app.put("/api/v1/projects/me", Some(&p.admin_token), json!({"allowedOrigins": ["https://app.example.com"]})).await;
+    let r = app
+        .put("/api/v1/projects/me", Some(&p.admin_token), json!({"allowedOrigins": ["https://app.example.com"]}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["settings"]["allowedOrigins"], json!(["https://app.example.com"]));
     let preflight = |origin: &'static str| {
@@ -396,7 +496,8 @@ async fn every_answer_carries_a_request_id() {
     let r = app.get("/api/v1/nothing-here", None).await;
     let id = r.headers.get("x-request-id").expect("a request id").to_str().unwrap().to_string();
     assert!(!id.is_empty());
-    let mine = app.client.get(format!("{}/healthz", app.base)).header("x-request-id", "client-chosen-1").send().await.unwrap();
+    let mine =
+        app.client.get(format!("{}/healthz", app.base)).header("x-request-id", "client-chosen-1").send().await.unwrap();
     assert_eq!(mine.headers()["x-request-id"], "client-chosen-1");
     app.teardown().await;
 }
@@ -408,7 +509,8 @@ async fn metrics_take_the_metrics_token_when_one_is_set() {
     assert_eq!(none.status(), 401);
     let wrong = app.client.get(format!("{}/metrics", app.base)).bearer_auth("nope").send().await.unwrap();
     assert_eq!(wrong.status(), 401);
-    let right = app.client.get(format!("{}/metrics", app.base)).bearer_auth("metrics-secret-token").send().await.unwrap();
+    let right =
+        app.client.get(format!("{}/metrics", app.base)).bearer_auth("metrics-secret-token").send().await.unwrap();
     assert_eq!(right.status(), 200);
     app.teardown().await;
 }
@@ -428,12 +530,16 @@ async fn a_short_app_secret_is_refused_at_start_up() {
 async fn webhooks_use_the_webs_ports_unless_any_port_is_allowed() {
     let app = TestApp::spawn_with(|s| s.auth.webhook_allow_any_port = false).await;
     let p = app.project("Ports").await;
-    let r = app.put("/api/v1/projects/me/webhook", Some(&p.admin_token), json!({"url": "https://hooks.example.com:6379/x"})).await;
+    let r = app
+        .put("/api/v1/projects/me/webhook", Some(&p.admin_token), json!({"url": "https://hooks.example.com:6379/x"}))
+        .await;
     assert_eq!(r.status, 400, "{}", r.body);
     assert!(r.body["error"]["details"]["fields"]["url"].as_str().unwrap_or("").contains("port"), "{}", r.body);
     let r = app.put("/api/v1/projects/me/webhook", Some(&p.admin_token), json!({"url": "https://[2001::1]/x"})).await;
     assert_eq!(r.status, 400, "Teredo is refused: {}", r.body);
-    let r = app.put("/api/v1/projects/me/webhook", Some(&p.admin_token), json!({"url": "https://hooks.example.com/x"})).await;
+    let r = app
+        .put("/api/v1/projects/me/webhook", Some(&p.admin_token), json!({"url": "https://hooks.example.com/x"}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     app.teardown().await;
 }

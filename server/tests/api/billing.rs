@@ -23,13 +23,19 @@ async fn stripe_stand_in() -> (String, Calls) {
     }
     async fn checkout(State(c): State<Calls>, Form(f): Form<Vec<(String, String)>>) -> Json<Value> {
         c.lock().unwrap().push(("/v1/checkout/sessions".into(), f));
-        Json(json!({"id": "cs_test_1", "object": "checkout.session", "url": "https://checkout.stripe.test/c/cs_test_1"}))
+        Json(
+            json!({"id": "cs_test_1", "object": "checkout.session", "url": "https://checkout.stripe.test/c/cs_test_1"}),
+        )
     }
     async fn portal(State(c): State<Calls>, Form(f): Form<Vec<(String, String)>>) -> Json<Value> {
         c.lock().unwrap().push(("/v1/billing_portal/sessions".into(), f));
         Json(json!({"id": "bps_1", "object": "billing_portal.session", "url": "https://billing.stripe.test/p/bps_1"}))
     }
-    async fn usage(State(c): State<Calls>, Path(item): Path<String>, Form(f): Form<Vec<(String, String)>>) -> Json<Value> {
+    async fn usage(
+        State(c): State<Calls>,
+        Path(item): Path<String>,
+        Form(f): Form<Vec<(String, String)>>,
+    ) -> Json<Value> {
         c.lock().unwrap().push((format!("/v1/subscription_items/{item}/usage_records"), f));
         Json(json!({"id": "mbur_1", "object": "usage_record"}))
     }
@@ -217,7 +223,11 @@ async fn overage_of_a_billing_project_is_reported_as_metered_usage() {
     .await;
     let p = app.project_on("Metered", "starter").await;
     let r = app
-        .put(&format!("/api/v1/platform/projects/{}", p.id), Some(&app.admin_token), json!({"overage": "bill", "quotas": {"eventsPerMonth": 3}}))
+        .put(
+            &format!("/api/v1/platform/projects/{}", p.id),
+            Some(&app.admin_token),
+            json!({"overage": "bill", "quotas": {"eventsPerMonth": 3}}),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let sub = json!({"id": "evt_sub", "type": "customer.subscription.created", "data": {"object": {
@@ -230,7 +240,12 @@ async fn overage_of_a_billing_project_is_reported_as_metered_usage() {
     }
     let mut reported = None;
     for _ in 0..50 {
-        reported = calls.lock().unwrap().iter().find(|(path, _)| path == "/v1/subscription_items/si_meter/usage_records").cloned();
+        reported = calls
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(path, _)| path == "/v1/subscription_items/si_meter/usage_records")
+            .cloned();
         if reported.is_some() {
             break;
         }

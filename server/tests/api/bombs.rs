@@ -101,7 +101,10 @@ async fn bombs_are_stopped_at_run_time_and_other_projects_keep_flowing() {
         assert!(took < Duration::from_secs(4), "{name}: stopped within its budget, took {took:?}");
 
         let victim_event = processed(&app, &victim, ping.body["id"].as_str().unwrap()).await;
-        assert_eq!(victim_event["status"], "processed", "{name}: the other project's event is untouched: {victim_event}");
+        assert_eq!(
+            victim_event["status"], "processed",
+            "{name}: the other project's event is untouched: {victim_event}"
+        );
     }
     let grown = rss_bytes().saturating_sub(before);
     eprintln!("the server process grew by {} KiB while the bombs ran", grown >> 10);
@@ -122,7 +125,11 @@ async fn deep_nesting_and_oversized_rules_are_refused_when_saved() {
     let deep = format!("{}1{} == 1", "(".repeat(500), ")".repeat(500));
     let r = rule(&app, &p, "deep", &deep, "t").await;
     assert_eq!(r.status, 400, "{}", r.body);
-    assert!(r.body["error"]["details"]["fields"]["condition"].as_str().unwrap_or_default().contains("nests"), "{}", r.body);
+    assert!(
+        r.body["error"]["details"]["fields"]["condition"].as_str().unwrap_or_default().contains("nests"),
+        "{}",
+        r.body
+    );
 
     let deep_template = format!("{}x{}", "{% if true %}".repeat(100), "{% endif %}".repeat(100));
     let r = rule(&app, &p, "deep template", "true", &deep_template).await;
@@ -134,7 +141,11 @@ async fn deep_nesting_and_oversized_rules_are_refused_when_saved() {
 
     let bad = rule(&app, &p, "bad", "payload.amount >", "t").await;
     assert_eq!(bad.status, 400, "{}", bad.body);
-    assert!(bad.body["error"]["details"]["fields"]["condition"].as_str().unwrap_or_default().contains("invalid CEL"), "{}", bad.body);
+    assert!(
+        bad.body["error"]["details"]["fields"]["condition"].as_str().unwrap_or_default().contains("invalid CEL"),
+        "{}",
+        bad.body
+    );
     app.teardown().await;
 }
 

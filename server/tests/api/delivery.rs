@@ -48,7 +48,9 @@ async fn a_matching_event_reaches_the_target_users_sockets_and_nobody_elses() {
     let (_alice, mut alice_ws) = listening_user(&app, &p, &app.base, "alice", &["finance"]).await;
     let (_bob, mut bob_ws) = listening_user(&app, &p, &app.base, "bob", &[]).await;
     let started = std::time::Instant::now();
-    let sent = app.send_event(&p, json!({"type": "pending_transaction", "payload": {"amount": 7000, "currency": "EUR"}})).await;
+    let sent = app
+        .send_event(&p, json!({"type": "pending_transaction", "payload": {"amount": 7000, "currency": "EUR"}}))
+        .await;
     let n = notification(&mut alice_ws, Duration::from_secs(1)).await;
     assert!(started.elapsed() < Duration::from_secs(1));
     assert_eq!(n["title"], "Large EUR payment");
@@ -94,9 +96,23 @@ async fn two_processes_act_as_one_and_a_dead_ones_work_is_taken_over() {
     let client = redis::Client::open(redis_url).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let key = format!("project:{}:events", p.id);
-    let _: Result<(), _> = redis::cmd("XGROUP").arg("CREATE").arg(&key).arg("engine").arg("0").arg("MKSTREAM").query_async::<()>(&mut conn).await;
+    let _: Result<(), _> = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(&key)
+        .arg("engine")
+        .arg("0")
+        .arg("MKSTREAM")
+        .query_async::<()>(&mut conn)
+        .await;
     let taken: redis::Value = redis::cmd("XREADGROUP")
-        .arg("GROUP").arg("engine").arg("dead-process").arg("COUNT").arg(10).arg("STREAMS").arg(&key).arg(">")
+        .arg("GROUP")
+        .arg("engine")
+        .arg("dead-process")
+        .arg("COUNT")
+        .arg(10)
+        .arg("STREAMS")
+        .arg(&key)
+        .arg(">")
         .query_async(&mut conn)
         .await
         .unwrap();
@@ -115,7 +131,11 @@ async fn two_processes_act_as_one_and_a_dead_ones_work_is_taken_over() {
         .await
         .unwrap();
     assert_eq!(second.status(), 202, "B takes events too");
-    let second = crate::helpers::Reply { status: second.status(), headers: second.headers().clone(), body: second.json().await.unwrap() };
+    let second = crate::helpers::Reply {
+        status: second.status(),
+        headers: second.headers().clone(),
+        body: second.json().await.unwrap(),
+    };
     let mut seen = vec![];
     for _ in 0..2 {
         seen.push(notification(&mut ws, Duration::from_secs(5)).await["eventId"].clone());
@@ -136,7 +156,10 @@ async fn two_processes_act_as_one_and_a_dead_ones_work_is_taken_over() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(matches!(&pending, redis::Value::Array(v) if matches!(v.first(), Some(redis::Value::Int(0)))), "{pending:?}");
+    assert!(
+        matches!(&pending, redis::Value::Array(v) if matches!(v.first(), Some(redis::Value::Int(0)))),
+        "{pending:?}"
+    );
     let _: () = redis::cmd("DEL").arg(&key).query_async(&mut conn).await.unwrap();
     b.stop().await;
     a.teardown().await;

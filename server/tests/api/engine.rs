@@ -100,14 +100,23 @@ async fn a_matching_event_notifies_the_target_roles_and_the_event_user_once() {
     assert_eq!(list.body["data"].as_array().unwrap().len(), 1);
 
     // A recipient acknowledges; someone else cannot.
-    let nobody = app.request(Method::PUT, &format!("/api/v1/notifications/{nid}/acknowledge"), Auth::Bearer(&carol_token), None).await;
+    let nobody = app
+        .request(Method::PUT, &format!("/api/v1/notifications/{nid}/acknowledge"), Auth::Bearer(&carol_token), None)
+        .await;
     assert_eq!(nobody.status, 404);
-    let ack = app.request(Method::PUT, &format!("/api/v1/notifications/{nid}/acknowledge"), Auth::Bearer(&alice_token), None).await;
+    let ack = app
+        .request(Method::PUT, &format!("/api/v1/notifications/{nid}/acknowledge"), Auth::Bearer(&alice_token), None)
+        .await;
     assert_eq!(ack.status, 200, "{}", ack.body);
     assert_eq!(ack.body["acknowledgedBy"][0]["userId"], alice.as_str());
     // The admin records Bob's acknowledgement for him.
     let for_bob = app
-        .request(Method::PUT, &format!("/api/v1/notifications/{nid}/acknowledge"), Auth::Bearer(&p.admin_token), Some(json!({"userId": bob})))
+        .request(
+            Method::PUT,
+            &format!("/api/v1/notifications/{nid}/acknowledge"),
+            Auth::Bearer(&p.admin_token),
+            Some(json!({"userId": bob})),
+        )
         .await;
     assert_eq!(for_bob.body["acknowledgedBy"].as_array().unwrap().len(), 2);
     // Users list only their own notifications.
@@ -115,7 +124,8 @@ async fn a_matching_event_notifies_the_target_roles_and_the_event_user_once() {
     assert_eq!(mine.body["data"].as_array().unwrap().len(), 1);
     let theirs = app.request(Method::GET, "/api/v1/notifications", Auth::Bearer(&carol_token), None).await;
     assert_eq!(theirs.body["data"].as_array().unwrap().len(), 0);
-    let unacked = app.get(&format!("/api/v1/notifications?userId={alice}&acknowledged=false"), Some(&p.admin_token)).await;
+    let unacked =
+        app.get(&format!("/api/v1/notifications?userId={alice}&acknowledged=false"), Some(&p.admin_token)).await;
     assert_eq!(unacked.body["data"].as_array().unwrap().len(), 0);
 
     let stats = app.get("/api/v1/notifications/stats", Some(&p.admin_token)).await;
@@ -131,16 +141,32 @@ async fn rules_are_checked_when_saved_and_can_be_dry_run() {
     let app = TestApp::spawn().await;
     let p = app.project("Rules").await;
     let bad = app
-        .post("/api/v1/rules", Some(&p.admin_token), json!({"name": "x", "condition": "payload.amount >", "title": "t", "notifyEventUser": true}))
+        .post(
+            "/api/v1/rules",
+            Some(&p.admin_token),
+            json!({"name": "x", "condition": "payload.amount >", "title": "t", "notifyEventUser": true}),
+        )
         .await;
     assert_eq!(bad.status, 400);
-    assert!(bad.body["error"]["details"]["fields"]["condition"].as_str().unwrap().contains("invalid CEL"), "{}", bad.body);
+    assert!(
+        bad.body["error"]["details"]["fields"]["condition"].as_str().unwrap().contains("invalid CEL"),
+        "{}",
+        bad.body
+    );
     let bad_tmpl = app
-        .post("/api/v1/rules", Some(&p.admin_token), json!({"name": "x", "condition": "true", "title": "{{ oops", "notifyEventUser": true}))
+        .post(
+            "/api/v1/rules",
+            Some(&p.admin_token),
+            json!({"name": "x", "condition": "true", "title": "{{ oops", "notifyEventUser": true}),
+        )
         .await;
     assert!(bad_tmpl.body["error"]["details"]["fields"]["title"].is_string());
     let unknown_role = app
-        .post("/api/v1/rules", Some(&p.admin_token), json!({"name": "x", "condition": "true", "title": "t", "targetRoles": ["ghosts"]}))
+        .post(
+            "/api/v1/rules",
+            Some(&p.admin_token),
+            json!({"name": "x", "condition": "true", "title": "t", "targetRoles": ["ghosts"]}),
+        )
         .await;
     assert!(unknown_role.body["error"]["details"]["fields"]["targetRoles"].is_string(), "{}", unknown_role.body);
 
@@ -169,7 +195,10 @@ async fn rules_are_checked_when_saved_and_can_be_dry_run() {
     assert_eq!(up.body["active"], false);
     let q = app.project("Other").await;
     assert_eq!(app.get(&format!("/api/v1/rules/{rule_id}"), Some(&q.admin_token)).await.status, 404);
-    assert_eq!(app.put(&format!("/api/v1/rules/{rule_id}"), Some(&q.admin_token), json!({"active": true})).await.status, 404);
+    assert_eq!(
+        app.put(&format!("/api/v1/rules/{rule_id}"), Some(&q.admin_token), json!({"active": true})).await.status,
+        404
+    );
     assert_eq!(app.delete(&format!("/api/v1/rules/{rule_id}"), Some(&q.admin_token)).await.status, 404);
     assert_eq!(app.get("/api/v1/rules", Some(&q.admin_token)).await.body["data"], json!([]));
     assert_eq!(app.delete(&format!("/api/v1/rules/{rule_id}"), Some(&p.admin_token)).await.status, 204);
@@ -187,7 +216,9 @@ async fn another_projects_notifications_are_not_found() {
     let nid = done["notificationIds"][0].as_str().unwrap().to_string();
     let q = app.project("Intruder").await;
     assert_eq!(app.get(&format!("/api/v1/notifications/{nid}"), Some(&q.admin_token)).await.status, 404);
-    let r = app.request(Method::PUT, &format!("/api/v1/notifications/{nid}/acknowledge"), Auth::Bearer(&q.admin_token), None).await;
+    let r = app
+        .request(Method::PUT, &format!("/api/v1/notifications/{nid}/acknowledge"), Auth::Bearer(&q.admin_token), None)
+        .await;
     assert_eq!(r.status, 404);
     assert_eq!(app.get("/api/v1/notifications", Some(&q.admin_token)).await.body["data"], json!([]));
     app.teardown().await;

@@ -42,7 +42,11 @@ async fn bad_events_name_each_bad_field() {
     let r = app.send_event(&p, json!({"type": "has space", "payload": "text", "timestamp": "soon"})).await;
     assert_eq!(r.status, 400);
     let fields = &r.body["error"]["details"]["fields"];
-    assert!(fields["type"].is_string() && fields["payload"].is_string() && fields["timestamp"].is_string(), "{}", r.body);
+    assert!(
+        fields["type"].is_string() && fields["payload"].is_string() && fields["timestamp"].is_string(),
+        "{}",
+        r.body
+    );
     let long = app.send_event(&p, json!({"type": "x".repeat(101), "payload": {}})).await;
     assert_eq!(long.status, 400);
     let m = app.get("/api/v1/platform/metrics", Some(&app.admin_token)).await;
@@ -74,7 +78,9 @@ async fn a_batch_answers_per_item_and_one_bad_item_sinks_nothing_else() {
         assert_eq!(item["index"], i);
     }
     let too_many: Vec<_> = (0..501).map(|i| json!({"type": "x", "payload": {"i": i}})).collect();
-    let r = app.request(Method::POST, "/api/v1/events/batch", Auth::Key(&p.key, &p.secret), Some(json!({"events": too_many}))).await;
+    let r = app
+        .request(Method::POST, "/api/v1/events/batch", Auth::Key(&p.key, &p.secret), Some(json!({"events": too_many})))
+        .await;
     assert_eq!(r.status, 400);
     app.teardown().await;
 }
@@ -84,7 +90,8 @@ async fn another_projects_event_is_not_found() {
     let app = TestApp::spawn().await;
     let a = app.project("A").await;
     let b = app.project("B").await;
-    let id = app.send_event(&a, json!({"type": "secret", "payload": {}})).await.body["id"].as_str().unwrap().to_string();
+    let id =
+        app.send_event(&a, json!({"type": "secret", "payload": {}})).await.body["id"].as_str().unwrap().to_string();
     let r = app.request(Method::GET, &format!("/api/v1/events/{id}"), Auth::Key(&b.key, &b.secret), None).await;
     assert_eq!(r.status, 404);
     assert_eq!(r.code(), "not_found");
@@ -103,7 +110,8 @@ async fn concurrent_events_are_all_stored() {
     let p = app.project("Concurrent").await;
     let mut tasks = vec![];
     for i in 0..200 {
-        let (client, url, key, secret) = (app.client.clone(), format!("{}/api/v1/events", app.base), p.key.clone(), p.secret.clone());
+        let (client, url, key, secret) =
+            (app.client.clone(), format!("{}/api/v1/events", app.base), p.key.clone(), p.secret.clone());
         tasks.push(tokio::spawn(async move {
             let res = client
                 .post(url)

@@ -98,7 +98,9 @@ impl TestApp {
             // Rules run in sandbox processes of the server binary (the test binary is not one).
             rule_limits: domain::rules::sandbox::Limits {
                 // TEST_SANDBOX_EXE: another build of the server binary to use instead.
-                exe: Some(std::env::var("TEST_SANDBOX_EXE").unwrap_or_else(|_| env!("CARGO_BIN_EXE_server").into()).into()),
+                exe: Some(
+                    std::env::var("TEST_SANDBOX_EXE").unwrap_or_else(|_| env!("CARGO_BIN_EXE_server").into()).into(),
+                ),
                 ..Default::default()
             },
             jobs: domain::config::JobSettings::default(),
@@ -144,7 +146,9 @@ impl TestApp {
         if app.svc.settings.bootstrap_admin.is_none() {
             return app;
         }
-        let r = app.post("/api/v1/platform/auth/login", None, json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})).await;
+        let r = app
+            .post("/api/v1/platform/auth/login", None, json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
+            .await;
         assert_eq!(r.status, 200, "bootstrap admin signs in: {}", r.body);
         app.admin_token = r.body["token"].as_str().expect("token").to_string();
         app

@@ -25,7 +25,8 @@ struct Hanging {
 
 impl Hanging {
     async fn start() -> Hanging {
-        let (seen, now, most_at_once) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (seen, now, most_at_once) =
+            (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let (s, n, m) = (seen.clone(), now.clone(), most_at_once.clone());
         let app = axum::Router::new().fallback(move || {
             let (s, n, m) = (s.clone(), n.clone(), m.clone());
@@ -92,7 +93,10 @@ async fn a_project_flooding_a_hanging_endpoint_does_not_delay_another_projects_w
     let got = rx.next(TIMEOUT).await;
     let took = started.elapsed();
     assert_eq!(got.header("webhook-id"), sent.body["messageId"].as_str().unwrap());
-    assert!(took < Duration::from_secs(2), "B's webhook took {took:?} behind A's hanging endpoint (timeout {TIMEOUT:?})");
+    assert!(
+        took < Duration::from_secs(2),
+        "B's webhook took {took:?} behind A's hanging endpoint (timeout {TIMEOUT:?})"
+    );
     let most = hanging.most_at_once.load(Ordering::SeqCst);
     assert!(most <= cap, "the hanging endpoint held {most} attempts at once; the cap is {cap}");
     app.teardown().await;
@@ -113,7 +117,9 @@ async fn a_projects_hanging_pusher_app_does_not_delay_another_projects_frames() 
     // never gets as far as checking them).
     let mut creds = credentials(&app, &b).await;
     creds.port = u64::from(hanging.port);
-    let set = app.put("/api/v1/projects/me", Some(&a.admin_token), json!({"pusherConfig": config(&creds, "any-secret")})).await;
+    let set = app
+        .put("/api/v1/projects/me", Some(&a.admin_token), json!({"pusherConfig": config(&creds, "any-secret")}))
+        .await;
     assert_eq!(set.status, 200, "{}", set.body);
     finance_rule(&app, &a).await;
     finance_user(&app, &a, "alice").await;
@@ -121,18 +127,25 @@ async fn a_projects_hanging_pusher_app_does_not_delay_another_projects_frames() 
     let (_bob, _token, mut ws) = listening_user(&app, &b).await;
 
     for i in 0..40 {
-        let r = app.send_event(&a, json!({"type": "pending_transaction", "payload": {"amount": 5000 + i, "currency": "EUR"}})).await;
+        let r = app
+            .send_event(&a, json!({"type": "pending_transaction", "payload": {"amount": 5000 + i, "currency": "EUR"}}))
+            .await;
         assert_eq!(r.status, 202, "{}", r.body);
     }
     hanging.until_seen(cap.min(40)).await;
 
     let started = Instant::now();
-    let sent = app.send_event(&b, json!({"type": "pending_transaction", "payload": {"amount": 7000, "currency": "EUR"}})).await;
+    let sent = app
+        .send_event(&b, json!({"type": "pending_transaction", "payload": {"amount": 7000, "currency": "EUR"}}))
+        .await;
     assert_eq!(sent.status, 202, "{}", sent.body);
     let frame = tokio::time::timeout(TIMEOUT, next(&mut ws)).await.expect("B's frame within the timeout");
     let took = started.elapsed();
     assert_eq!(frame["event"], "notification", "{frame}");
-    assert!(took < Duration::from_secs(2), "B's frame took {took:?} behind A's hanging Pusher app (timeout {TIMEOUT:?})");
+    assert!(
+        took < Duration::from_secs(2),
+        "B's frame took {took:?} behind A's hanging Pusher app (timeout {TIMEOUT:?})"
+    );
     let most = hanging.most_at_once.load(Ordering::SeqCst);
     assert!(most <= cap, "A's Pusher app held {most} triggers at once; the cap is {cap}");
     app.teardown().await;
@@ -153,7 +166,10 @@ async fn a_late_outcome_never_overwrites_a_newer_attempt_and_redelivery_waits_fo
 
     let first = delivery::claim_due_across_projects(&app.svc, 10).await.unwrap();
     assert_eq!(first.len(), 1);
-    assert!(delivery::claim_due_across_projects(&app.svc, 10).await.unwrap().is_empty(), "a leased message is not claimed twice");
+    assert!(
+        delivery::claim_due_across_projects(&app.svc, 10).await.unwrap().is_empty(),
+        "a leased message is not claimed twice"
+    );
     // The first worker stalls past its lease; another claims the message again.
     sqlx::query("UPDATE webhook_messages SET lease_until = '2000-01-01T00:00:00.000000Z' WHERE id = $1")
         .bind(&message_id)

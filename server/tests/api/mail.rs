@@ -79,7 +79,10 @@ async fn without_smtp_the_mail_stays_in_the_outbox() {
     let id = app.svc.mailer.send("owner@example.com", "Hello", "The body.").await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let m = outbox_row(&app, &id, |_| true).await;
-    assert_eq!((m.to_address.as_str(), m.subject.as_str(), m.body_text.as_str()), ("owner@example.com", "Hello", "The body."));
+    assert_eq!(
+        (m.to_address.as_str(), m.subject.as_str(), m.body_text.as_str()),
+        ("owner@example.com", "Hello", "The body.")
+    );
     assert_eq!((m.status.as_str(), m.attempts), ("pending", 0));
     assert!(m.sent_at.is_none() && m.error.is_none());
     app.teardown().await;

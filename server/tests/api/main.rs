@@ -2,9 +2,9 @@
 //! TEST_DATABASE_URL (and TEST_REDIS_URL) are set.
 
 mod api_keys;
-mod bombs;
 mod auth_hardening;
 mod billing;
+mod bombs;
 mod delivery;
 mod engine;
 mod errors;
@@ -12,9 +12,9 @@ mod events;
 mod helpers;
 mod isolation;
 mod mail;
+mod own_pusher;
 mod platform;
 mod poison;
-mod own_pusher;
 mod projects_me;
 mod push;
 mod quotas;

@@ -55,7 +55,9 @@ async fn notifications_go_through_the_projects_own_pusher_app() {
     finance_rule(&app, &a).await;
     let alice = finance_user(&app, &a, "alice").await;
 
-    let set = app.put("/api/v1/projects/me", Some(&a.admin_token), json!({"pusherConfig": config(&creds, &creds.secret)})).await;
+    let set = app
+        .put("/api/v1/projects/me", Some(&a.admin_token), json!({"pusherConfig": config(&creds, &creds.secret)}))
+        .await;
     assert_eq!(set.status, 200, "{}", set.body);
     let shown = app.get("/api/v1/projects/me", Some(&a.admin_token)).await;
     for body in [&set.body, &shown.body] {
@@ -63,9 +65,15 @@ async fn notifications_go_through_the_projects_own_pusher_app() {
         assert_eq!(c["configured"], true, "{body}");
         assert_eq!(c["appId"], creds.app_id.as_str());
         assert_eq!(c["key"], creds.key.as_str());
-        assert_eq!((c["cluster"].as_str(), c["host"].as_str(), c["port"].as_u64()), (Some("mt1"), Some("127.0.0.1"), Some(creds.port)));
+        assert_eq!(
+            (c["cluster"].as_str(), c["host"].as_str(), c["port"].as_u64()),
+            (Some("mt1"), Some("127.0.0.1"), Some(creds.port))
+        );
         assert_eq!(c["useTLS"], false);
-        assert!(c.get("secret").is_none() && !body.to_string().contains(&creds.secret), "the secret is never shown: {body}");
+        assert!(
+            c.get("secret").is_none() && !body.to_string().contains(&creds.secret),
+            "the secret is never shown: {body}"
+        );
     }
 
     // A socket on the cloud, on alice's channel there (authorised with the cloud app's secret,
@@ -76,7 +84,9 @@ async fn notifications_go_through_the_projects_own_pusher_app() {
     let ok = subscribe(&mut ws, &channel, Some(&auth), None).await;
     assert_eq!(ok["event"], "pusher_internal:subscription_succeeded", "{ok}");
 
-    let sent = app.send_event(&a, json!({"type": "pending_transaction", "payload": {"amount": 5000, "currency": "EUR"}})).await;
+    let sent = app
+        .send_event(&a, json!({"type": "pending_transaction", "payload": {"amount": 5000, "currency": "EUR"}}))
+        .await;
     let frame = next(&mut ws).await;
     assert_eq!(frame["event"], "notification", "{frame}");
     assert_eq!(frame["channel"], channel.as_str());
@@ -88,9 +98,13 @@ async fn notifications_go_through_the_projects_own_pusher_app() {
     assert!(n["deliveryError"].is_null(), "{n}");
 
     // Wrong secret: the cloud refuses, the notification records why and stays undelivered.
-    let bad = app.put("/api/v1/projects/me", Some(&a.admin_token), json!({"pusherConfig": config(&creds, "not-the-secret")})).await;
+    let bad = app
+        .put("/api/v1/projects/me", Some(&a.admin_token), json!({"pusherConfig": config(&creds, "not-the-secret")}))
+        .await;
     assert_eq!(bad.status, 200, "{}", bad.body);
-    let sent = app.send_event(&a, json!({"type": "pending_transaction", "payload": {"amount": 6000, "currency": "EUR"}})).await;
+    let sent = app
+        .send_event(&a, json!({"type": "pending_transaction", "payload": {"amount": 6000, "currency": "EUR"}}))
+        .await;
     let n = settled(&app, &a, sent.body["id"].as_str().unwrap()).await;
     assert_eq!(n["delivered"], false, "{n}");
     assert!(n["deliveryError"].as_str().is_some_and(|e| e.contains("401")), "{n}");
@@ -115,17 +129,28 @@ async fn bad_pusher_configs_are_refused_and_change_nothing() {
         (json!({"appId": "1", "key": "k", "secret": "s", "cluster": "EU_1"}), "pusherConfig.cluster"),
         // The SSRF guard, as for webhooks (this app does not allow private targets).
         (json!({"appId": "1", "key": "k", "secret": "s", "cluster": "eu", "host": "127.0.0.1"}), "pusherConfig.host"),
-        (json!({"appId": "1", "key": "k", "secret": "s", "cluster": "eu", "host": "169.254.169.254"}), "pusherConfig.host"),
-        (json!({"appId": "1", "key": "k", "secret": "s", "cluster": "eu", "host": "https://x.example"}), "pusherConfig.host"),
+        (
+            json!({"appId": "1", "key": "k", "secret": "s", "cluster": "eu", "host": "169.254.169.254"}),
+            "pusherConfig.host",
+        ),
+        (
+            json!({"appId": "1", "key": "k", "secret": "s", "cluster": "eu", "host": "https://x.example"}),
+            "pusherConfig.host",
+        ),
         (json!({"appId": "1", "key": "k", "secret": "s", "cluster": "eu", "port": 0}), "pusherConfig.port"),
     ];
     for (cfg, field) in cases {
-        let r = app.put("/api/v1/projects/me", Some(&p.admin_token), json!({"name": "Renamed", "pusherConfig": cfg})).await;
+        let r =
+            app.put("/api/v1/projects/me", Some(&p.admin_token), json!({"name": "Renamed", "pusherConfig": cfg})).await;
         assert_eq!(r.status, 400, "{cfg}: {}", r.body);
         assert_eq!(r.code(), "validation_failed");
         assert!(r.body["error"]["details"]["fields"].get(field).is_some(), "{field} named: {}", r.body);
     }
-    for cfg in [json!({"appId": "1"}), json!("text"), json!({"appId": "1", "key": "k", "secret": "s", "cluster": "eu", "x": 1})] {
+    for cfg in [
+        json!({"appId": "1"}),
+        json!("text"),
+        json!({"appId": "1", "key": "k", "secret": "s", "cluster": "eu", "x": 1}),
+    ] {
         let r = app.put("/api/v1/projects/me", Some(&p.admin_token), json!({"pusherConfig": cfg})).await;
         assert_eq!(r.status, 400, "{cfg}: {}", r.body);
     }
@@ -136,9 +161,15 @@ async fn bad_pusher_configs_are_refused_and_change_nothing() {
     let r = app.put("/api/v1/projects/me", Some(&p.admin_token), json!({"pusherConfig": good})).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let c = &r.body["pusherConfig"];
-    assert_eq!((c["host"].as_str(), c["port"].as_u64(), c["useTLS"].as_bool()), (Some("api-eu.pusher.com"), Some(443), Some(true)));
+    assert_eq!(
+        (c["host"].as_str(), c["port"].as_u64(), c["useTLS"].as_bool()),
+        (Some("api-eu.pusher.com"), Some(443), Some(true))
+    );
     // Another project's admin sees only their own (none).
     let other = app.project("Other").await;
-    assert_eq!(app.get("/api/v1/projects/me", Some(&other.admin_token)).await.body["pusherConfig"]["configured"], false);
+    assert_eq!(
+        app.get("/api/v1/projects/me", Some(&other.admin_token)).await.body["pusherConfig"]["configured"],
+        false
+    );
     app.teardown().await;
 }

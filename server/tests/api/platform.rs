@@ -7,7 +7,8 @@ use crate::helpers::{TestApp, ADMIN_EMAIL};
 #[tokio::test]
 async fn platform_admin_signs_in_and_wrong_password_is_refused() {
     let app = TestApp::spawn().await;
-    let bad = app.post("/api/v1/platform/auth/login", None, json!({"email": ADMIN_EMAIL, "password": "nope-nope"})).await;
+    let bad =
+        app.post("/api/v1/platform/auth/login", None, json!({"email": ADMIN_EMAIL, "password": "nope-nope"})).await;
     assert_eq!(bad.status, 401);
     assert_eq!(bad.code(), "unauthenticated");
     let me = app.get("/api/v1/platform/projects", Some(&app.admin_token)).await;
@@ -37,7 +38,11 @@ async fn creating_a_project_answers_it_with_its_first_key_pair_and_owner() {
     assert_eq!(r.body["owner"]["roles"], json!(["admin"]));
     // The owner signs in as the project's admin.
     let login = app
-        .post("/api/v1/auth/login", None, json!({"project": "acme-payments", "email": "boss@acme.test", "password": "long-password"}))
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"project": "acme-payments", "email": "boss@acme.test", "password": "long-password"}),
+        )
         .await;
     assert_eq!(login.status, 200, "{}", login.body);
     // A second project with the same name gets another slug.
@@ -65,7 +70,9 @@ async fn deleting_a_project_suspends_it_and_its_keys_answer_403() {
     assert_eq!(refused.status, 403);
     assert_eq!(refused.code(), "forbidden");
     // Reactivated, the key works again.
-    let up = app.put(&format!("/api/v1/platform/projects/{}", p.id), Some(&app.admin_token), json!({"status": "active"})).await;
+    let up = app
+        .put(&format!("/api/v1/platform/projects/{}", p.id), Some(&app.admin_token), json!({"status": "active"}))
+        .await;
     assert_eq!(up.status, 200, "{}", up.body);
     assert_eq!(app.send_event(&p, json!({"type": "a", "payload": {}})).await.status, 202);
     app.teardown().await;
@@ -77,7 +84,11 @@ async fn platform_roles_limit_what_staff_may_do() {
     let p = app.project("Roles").await;
     for (email, role) in [("support@platform.test", "support"), ("billing@platform.test", "billing")] {
         let r = app
-            .post("/api/v1/platform/admins", Some(&app.admin_token), json!({"email": email, "password": "staff-password", "role": role}))
+            .post(
+                "/api/v1/platform/admins",
+                Some(&app.admin_token),
+                json!({"email": email, "password": "staff-password", "role": role}),
+            )
             .await;
         assert_eq!(r.status, 201, "{}", r.body);
         assert_eq!(r.body["role"], role);
@@ -86,7 +97,9 @@ async fn platform_roles_limit_what_staff_may_do() {
     let token = |email: &'static str| {
         let app = &app;
         async move {
-            let r = app.post("/api/v1/platform/auth/login", None, json!({"email": email, "password": "staff-password"})).await;
+            let r = app
+                .post("/api/v1/platform/auth/login", None, json!({"email": email, "password": "staff-password"}))
+                .await;
             r.body["token"].as_str().unwrap().to_string()
         }
     };
@@ -96,7 +109,9 @@ async fn platform_roles_limit_what_staff_may_do() {
     assert_eq!(app.get("/api/v1/platform/metrics", Some(&support)).await.status, 200);
     assert_eq!(app.post("/api/v1/platform/projects", Some(&support), json!({"name": "No"})).await.status, 403);
     assert_eq!(
-        app.post("/api/v1/platform/admins", Some(&billing), json!({"email": "x@y.z", "password": "12345678"})).await.status,
+        app.post("/api/v1/platform/admins", Some(&billing), json!({"email": "x@y.z", "password": "12345678"}))
+            .await
+            .status,
         403
     );
     let path = format!("/api/v1/platform/projects/{}", p.id);
@@ -132,7 +147,8 @@ async fn a_first_start_without_any_admin_creates_one_whose_credentials_sign_in()
         domain::platform_admins::first_run(&app.svc).await.expect("first run").expect("no admin yet, so one is made");
     let file = std::fs::read_to_string(&kept).expect("credentials kept in the data folder");
     assert!(file.contains(&email) && file.contains(&password), "{file}");
-    let login = app.post("/api/v1/platform/auth/login", None, serde_json::json!({"email": email, "password": password})).await;
+    let login =
+        app.post("/api/v1/platform/auth/login", None, serde_json::json!({"email": email, "password": password})).await;
     assert_eq!(login.status, 200, "{}", login.body);
     assert!(domain::platform_admins::first_run(&app.svc).await.unwrap().is_none(), "only ever once");
     app.teardown().await;

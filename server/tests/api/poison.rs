@@ -52,7 +52,14 @@ async fn everyone_rule(app: &TestApp, p: &TestProject) {
 }
 
 async fn status(app: &TestApp, p: &TestProject, id: &str) -> serde_json::Value {
-    app.request(reqwest::Method::GET, &format!("/api/v1/events/{id}"), crate::helpers::Auth::Key(&p.key, &p.secret), None).await.body
+    app.request(
+        reqwest::Method::GET,
+        &format!("/api/v1/events/{id}"),
+        crate::helpers::Auth::Key(&p.key, &p.secret),
+        None,
+    )
+    .await
+    .body
 }
 
 #[tokio::test]
@@ -75,7 +82,8 @@ async fn a_poison_event_is_parked_with_a_dead_letter_and_its_batch_goes_on() {
         if i == 1 {
             let r = app.send_event(&bad, json!({"type": "poison", "payload": {}})).await;
             assert_eq!(r.status, 202, "{}", r.body);
-            batch.push(QueuedEvent { project_id: bad.id.clone(), event_id: r.body["id"].as_str().unwrap().to_string() });
+            batch
+                .push(QueuedEvent { project_id: bad.id.clone(), event_id: r.body["id"].as_str().unwrap().to_string() });
         }
     }
     let bad_id = batch[2].event_id.clone();

@@ -21,7 +21,13 @@ async fn project_admin_reads_and_updates_settings_and_branding() {
     assert_eq!(up.status, 200, "{}", up.body);
     assert_eq!(up.body["name"], "Branded Inc");
     assert_eq!(up.body["brandColor"], "#ff8800");
-    let bad = app.put("/api/v1/projects/me/branding", Some(&p.admin_token), json!({"brandColor": "orange", "logoUrl": "ftp://x"})).await;
+    let bad = app
+        .put(
+            "/api/v1/projects/me/branding",
+            Some(&p.admin_token),
+            json!({"brandColor": "orange", "logoUrl": "ftp://x"}),
+        )
+        .await;
     assert_eq!(bad.status, 400);
     assert!(bad.body["error"]["details"]["fields"]["brandColor"].is_string());
     assert!(bad.body["error"]["details"]["fields"]["logoUrl"].is_string());
@@ -44,7 +50,8 @@ async fn every_change_leaves_an_audit_row_with_who_and_where() {
     app.post("/api/v1/projects/me/api-keys", Some(&p.admin_token), json!({"name": "ci"})).await;
     let log = app.get("/api/v1/audit", Some(&p.admin_token)).await;
     assert_eq!(log.status, 200);
-    let actions: Vec<&str> = log.body["data"].as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> =
+        log.body["data"].as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap()).collect();
     assert_eq!(&actions[..2], ["api_key.create", "project.update"], "{actions:?}");
     assert!(actions.contains(&"project.create"));
     let row = &log.body["data"][0];

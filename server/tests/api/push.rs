@@ -89,7 +89,8 @@ async fn record(State(s): State<Stand>, req: axum::extract::Request) -> axum::re
     let path = uri.path().to_string();
     s.0.lock().unwrap().push(Seen { version: parts.version, path: path.clone(), headers: parts.headers, body });
     if path == "/token" {
-        return Json(json!({"access_token": "ya29.test-access", "expires_in": 3600, "token_type": "Bearer"})).into_response();
+        return Json(json!({"access_token": "ya29.test-access", "expires_in": 3600, "token_type": "Bearer"}))
+            .into_response();
     }
     if path.starts_with("/v1/projects/") {
         let sent: Value = serde_json::from_slice(&s.0.lock().unwrap().last().unwrap().body).unwrap_or_default();
@@ -142,24 +143,33 @@ async fn push_project(app: &TestApp) -> TestProject {
 
 async fn set_tokens(app: &TestApp, p: &TestProject, user: &str, fcm: &str, apns: &str) {
     let r = app
-        .request(Method::PUT, &format!("/api/v1/users/{user}"), Auth::Key(&p.key, &p.secret),
-            Some(json!({"pushTokens": {"fcm": fcm, "apns": apns}})))
+        .request(
+            Method::PUT,
+            &format!("/api/v1/users/{user}"),
+            Auth::Key(&p.key, &p.secret),
+            Some(json!({"pushTokens": {"fcm": fcm, "apns": apns}})),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
 }
 
 async fn offline_user(app: &TestApp, p: &TestProject, name: &str, fcm: &str, apns: &str) -> String {
     let r = app
-        .request(Method::POST, "/api/v1/users", Auth::Key(&p.key, &p.secret),
+        .request(
+            Method::POST,
+            "/api/v1/users",
+            Auth::Key(&p.key, &p.secret),
             Some(json!({"email": format!("{name}@example.com"), "externalUserId": name, "roles": ["finance"],
-                "pushTokens": {"fcm": fcm, "apns": apns}})))
+                "pushTokens": {"fcm": fcm, "apns": apns}})),
+        )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
     r.body["id"].as_str().unwrap().to_string()
 }
 
 async fn send(app: &TestApp, p: &TestProject) -> String {
-    let sent = app.send_event(p, json!({"type": "pending_transaction", "payload": {"amount": 5000, "currency": "EUR"}})).await;
+    let sent =
+        app.send_event(p, json!({"type": "pending_transaction", "payload": {"amount": 5000, "currency": "EUR"}})).await;
     let done = processed(app, p, sent.body["id"].as_str().unwrap()).await;
     done["notificationIds"][0].as_str().expect("a notification").to_string()
 }
@@ -174,9 +184,12 @@ async fn credentials_are_checked_sealed_and_never_shown() {
     assert_eq!(empty.body["apns"]["configured"], false);
 
     let bad = app
-        .put("/api/v1/projects/me/push", Some(&p.admin_token),
+        .put(
+            "/api/v1/projects/me/push",
+            Some(&p.admin_token),
             json!({"fcm": {"serviceAccountJson": "{\"project_id\": \"x\"}"},
-                "apns": {"teamId": "short", "keyId": KEY_ID, "privateKeyPem": "not a key", "topic": TOPIC}}))
+                "apns": {"teamId": "short", "keyId": KEY_ID, "privateKeyPem": "not a key", "topic": TOPIC}}),
+        )
         .await;
     assert_eq!(bad.status, 400, "{}", bad.body);
     assert_eq!(bad.code(), "validation_failed");
@@ -185,20 +198,32 @@ async fn credentials_are_checked_sealed_and_never_shown() {
         assert!(details.contains(field), "{field} named in {details}");
     }
     let swapped = app
-        .put("/api/v1/projects/me/push", Some(&p.admin_token),
-            json!({"apns": {"teamId": TEAM_ID, "keyId": KEY_ID, "privateKeyPem": RSA_KEY, "topic": TOPIC}}))
+        .put(
+            "/api/v1/projects/me/push",
+            Some(&p.admin_token),
+            json!({"apns": {"teamId": TEAM_ID, "keyId": KEY_ID, "privateKeyPem": RSA_KEY, "topic": TOPIC}}),
+        )
         .await;
     assert_eq!(swapped.status, 400, "an RSA key is not an APNs key: {}", swapped.body);
 
     let r = app
-        .put("/api/v1/projects/me/push", Some(&p.admin_token),
+        .put(
+            "/api/v1/projects/me/push",
+            Some(&p.admin_token),
             json!({"fcm": {"serviceAccountJson": service_account()},
-                "apns": {"teamId": TEAM_ID, "keyId": KEY_ID, "privateKeyPem": EC_KEY, "topic": TOPIC}}))
+                "apns": {"teamId": TEAM_ID, "keyId": KEY_ID, "privateKeyPem": EC_KEY, "topic": TOPIC}}),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let shown = app.get("/api/v1/projects/me/push", Some(&p.admin_token)).await;
-    assert_eq!(shown.body["fcm"], json!({"configured": true, "projectId": "example-project", "clientEmail": CLIENT_EMAIL}));
-    assert_eq!(shown.body["apns"], json!({"configured": true, "teamId": TEAM_ID, "keyId": KEY_ID, "topic": TOPIC, "sandbox": false}));
+    assert_eq!(
+        shown.body["fcm"],
+        json!({"configured": true, "projectId": "example-project", "clientEmail": CLIENT_EMAIL})
+    );
+    assert_eq!(
+        shown.body["apns"],
+        json!({"configured": true, "teamId": TEAM_ID, "keyId": KEY_ID, "topic": TOPIC, "sandbox": false})
+    );
     assert!(!shown.body.to_string().contains("PRIVATE KEY"));
     let stored: String = sqlx::query_scalar("SELECT fcm_sealed FROM push_credentials WHERE project_id = $1")
         .bind(&p.id)
@@ -244,9 +269,13 @@ async fn a_disconnected_user_gets_one_fcm_and_one_apns_push_at_once() {
     let mut v = Validation::new(Algorithm::RS256);
     v.set_audience(&[format!("{base}/token")]);
     v.set_issuer(&[CLIENT_EMAIL]);
-    let claims = jsonwebtoken::decode::<Value>(&form["assertion"], &DecodingKey::from_rsa_pem(RSA_PUBLIC.as_bytes()).unwrap(), &v)
-        .expect("the assertion verifies")
-        .claims;
+    let claims = jsonwebtoken::decode::<Value>(
+        &form["assertion"],
+        &DecodingKey::from_rsa_pem(RSA_PUBLIC.as_bytes()).unwrap(),
+        &v,
+    )
+    .expect("the assertion verifies")
+    .claims;
     assert_eq!(claims["scope"], "https://www.googleapis.com/auth/firebase.messaging");
     assert!(claims["exp"].as_i64().unwrap() > claims["iat"].as_i64().unwrap());
 
@@ -325,10 +354,16 @@ async fn a_connected_user_is_pushed_only_when_the_acknowledgement_is_overdue() {
     notification(&mut carol_ws, Duration::from_secs(2)).await;
     let nid = n["id"].as_str().unwrap();
     // Carol acknowledges at once; Bob never does.
-    let carol_token = app.request(Method::POST, &format!("/api/v1/users/{carol}/token"), Auth::Key(&p.key, &p.secret), None).await;
-    let ack = app.post(&format!("/api/v1/notifications/{nid}/acknowledge"), carol_token.body["token"].as_str(), json!({})).await;
+    let carol_token =
+        app.request(Method::POST, &format!("/api/v1/users/{carol}/token"), Auth::Key(&p.key, &p.secret), None).await;
+    let ack = app
+        .post(&format!("/api/v1/notifications/{nid}/acknowledge"), carol_token.body["token"].as_str(), json!({}))
+        .await;
     assert_eq!(ack.status, 200, "{}", ack.body);
-    assert!(stand.seen("/v1/projects/").is_empty() && stand.seen("/3/device/").is_empty(), "nothing before the timeout");
+    assert!(
+        stand.seen("/v1/projects/").is_empty() && stand.seen("/3/device/").is_empty(),
+        "nothing before the timeout"
+    );
 
     let fcm = stand.wait("/v1/projects/", 1, Duration::from_secs(5)).await;
     let apns = stand.wait("/3/device/", 1, Duration::from_secs(5)).await;

@@ -50,7 +50,8 @@ async fn a_free_project_sends_exactly_its_quota_then_is_refused() {
     assert_eq!(first.headers["x-quota-remaining"], "500");
     assert!(first.headers["x-quota-reset"].to_str().unwrap().parse::<i64>().is_ok());
     // 499 fit, then one single event, then nothing.
-    let second = app.request(Method::POST, "/api/v1/events/batch", Auth::Key(&p.key, &p.secret), Some(batch(499))).await;
+    let second =
+        app.request(Method::POST, "/api/v1/events/batch", Auth::Key(&p.key, &p.secret), Some(batch(499))).await;
     assert_eq!(accepted(&second.body), 499);
     let last = app.send_event(&p, json!({"type": "t", "payload": {}})).await;
     assert_eq!(last.status, 202, "the 1000th event fits: {}", last.body);
@@ -60,7 +61,10 @@ async fn a_free_project_sends_exactly_its_quota_then_is_refused() {
     assert_eq!(refused.status, 429, "{}", refused.body);
     assert_eq!(refused.code(), "quota_exceeded");
     let d = &refused.body["error"]["details"];
-    assert_eq!((d["quota"].as_str(), d["limit"].as_i64(), d["used"].as_i64()), (Some("eventsPerMonth"), Some(1000), Some(1000)));
+    assert_eq!(
+        (d["quota"].as_str(), d["limit"].as_i64(), d["used"].as_i64()),
+        (Some("eventsPerMonth"), Some(1000), Some(1000))
+    );
     assert!(d["resetsAt"].is_string());
     assert!(refused.headers["retry-after"].to_str().unwrap().parse::<u64>().unwrap() > 0);
 
@@ -116,7 +120,8 @@ async fn warnings_at_80_and_100_percent_arrive_once_each() {
     let app = TestApp::spawn_with(|s| s.webhook_allow_private_targets = true).await;
     let p = app.project_on("Warned", "starter").await;
     set(&app, &p, json!({"quotas": {"eventsPerMonth": 10}, "billingEmail": "billing@example.com"})).await;
-    let hook = app.put("/api/v1/projects/me/webhook", Some(&p.admin_token), json!({"url": "http://127.0.0.1:9/hook"})).await;
+    let hook =
+        app.put("/api/v1/projects/me/webhook", Some(&p.admin_token), json!({"url": "http://127.0.0.1:9/hook"})).await;
     assert_eq!(hook.status, 200, "{}", hook.body);
     for i in 0..13 {
         let r = app.send_event(&p, json!({"type": "t", "payload": {"i": i}})).await;
@@ -125,11 +130,12 @@ async fn warnings_at_80_and_100_percent_arrive_once_each() {
     let webhooks = "SELECT COUNT(*) FROM webhook_messages WHERE project_id = $1 AND event_type = ";
     assert_eq!(count(&app, &format!("{webhooks}'quota.warning'"), &p.id).await, 1);
     assert_eq!(count(&app, &format!("{webhooks}'quota.exceeded'"), &p.id).await, 1);
-    let body: String = sqlx::query_scalar("SELECT body FROM webhook_messages WHERE project_id = $1 AND event_type = 'quota.warning'")
-        .bind(&p.id)
-        .fetch_one(app.svc.db.pool())
-        .await
-        .unwrap();
+    let body: String =
+        sqlx::query_scalar("SELECT body FROM webhook_messages WHERE project_id = $1 AND event_type = 'quota.warning'")
+            .bind(&p.id)
+            .fetch_one(app.svc.db.pool())
+            .await
+            .unwrap();
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["data"]["used"], 8);
     assert_eq!(body["data"]["limit"], 10);
@@ -172,17 +178,26 @@ async fn a_key_past_its_rate_gets_429_with_ratelimit_headers() {
 async fn count_limits_and_plan_gated_features() {
     let app = TestApp::spawn().await;
     let p = app.project_on("Small", "free").await;
-    let hook = app.put("/api/v1/projects/me/webhook", Some(&p.admin_token), json!({"url": "https://hooks.example.com/x"})).await;
+    let hook = app
+        .put("/api/v1/projects/me/webhook", Some(&p.admin_token), json!({"url": "https://hooks.example.com/x"}))
+        .await;
     assert_eq!(hook.status, 403, "{}", hook.body);
     assert_eq!(hook.code(), "plan_upgrade_required");
     assert_eq!(hook.body["error"]["details"]["feature"], "webhook");
-    let domain = app.put("/api/v1/projects/me/branding", Some(&p.admin_token), json!({"customDomain": "admin.example.com"})).await;
+    let domain = app
+        .put("/api/v1/projects/me/branding", Some(&p.admin_token), json!({"customDomain": "admin.example.com"}))
+        .await;
     assert_eq!(domain.code(), "plan_upgrade_required");
 
     // The owner is the one user the override allows.
     set(&app, &p, json!({"quotas": {"users": 1}})).await;
     let u = app
-        .request(Method::POST, "/api/v1/users", Auth::Key(&p.key, &p.secret), Some(json!({"email": "a@example.com", "externalUserId": "a"})))
+        .request(
+            Method::POST,
+            "/api/v1/users",
+            Auth::Key(&p.key, &p.secret),
+            Some(json!({"email": "a@example.com", "externalUserId": "a"})),
+        )
         .await;
     assert_eq!(u.status, 403, "{}", u.body);
     assert_eq!(u.code(), "quota_exceeded");
@@ -194,7 +209,9 @@ async fn count_limits_and_plan_gated_features() {
     assert_eq!(after["quotas"]["users"], 1, "the override stays");
     let back = set(&app, &p, json!({"quotas": {"users": "plan"}})).await;
     assert_eq!(back["quotas"]["users"], 1000);
-    let hook = app.put("/api/v1/projects/me/webhook", Some(&p.admin_token), json!({"url": "https://hooks.example.com/x"})).await;
+    let hook = app
+        .put("/api/v1/projects/me/webhook", Some(&p.admin_token), json!({"url": "https://hooks.example.com/x"}))
+        .await;
     assert_eq!(hook.status, 200, "starter has webhooks: {}", hook.body);
     let audit: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_logs WHERE project_id = $1")
         .bind(&p.id)
@@ -203,7 +220,9 @@ async fn count_limits_and_plan_gated_features() {
         .unwrap();
     assert!(audit.iter().any(|a| a == "project.plan_change"), "{audit:?}");
     assert!(audit.iter().any(|a| a == "project.quota_override"), "{audit:?}");
-    let bad = app.put(&format!("/api/v1/platform/projects/{}", p.id), Some(&app.admin_token), json!({"quotas": {"users": -1}})).await;
+    let bad = app
+        .put(&format!("/api/v1/platform/projects/{}", p.id), Some(&app.admin_token), json!({"quotas": {"users": -1}}))
+        .await;
     assert_eq!(bad.status, 400);
     app.teardown().await;
 }

@@ -122,7 +122,8 @@ async fn users_authorize_their_own_private_channel_only() {
     assert_eq!(no_token.status, 401);
 
     // A forged signature is refused on the socket; the real one works.
-    let forged = subscribe(&mut ws, &format!("private-user-{bob}"), Some(&format!("{}:{}", p.key, "ab".repeat(32))), None).await;
+    let forged =
+        subscribe(&mut ws, &format!("private-user-{bob}"), Some(&format!("{}:{}", p.key, "ab".repeat(32))), None).await;
     assert_eq!((forged["event"].as_str(), forged["data"]["code"].as_u64()), (Some("pusher:error"), Some(4009)));
     assert_eq!(next(&mut ws).await["event"], "pusher:subscription_error");
     let ok = subscribe(&mut ws, &own, Some(&auth), None).await;
@@ -147,13 +148,18 @@ async fn presence_channels_list_members_and_announce_comings_and_goings() {
         async move {
             let (mut ws, socket_id) = connect(&app.base, &key).await;
             let r = app
-                .post("/api/v1/realtime/auth", Some(&token), json!({
-                    "socket_id": socket_id, "channel_name": "presence-room",
-                    "channel_data": json!({"user_info": info}).to_string()
-                }))
+                .post(
+                    "/api/v1/realtime/auth",
+                    Some(&token),
+                    json!({
+                        "socket_id": socket_id, "channel_name": "presence-room",
+                        "channel_data": json!({"user_info": info}).to_string()
+                    }),
+                )
                 .await;
             assert_eq!(r.status, 200, "{}", r.body);
-            let ok = subscribe(&mut ws, "presence-room", r.body["auth"].as_str(), r.body["channel_data"].as_str()).await;
+            let ok =
+                subscribe(&mut ws, "presence-room", r.body["auth"].as_str(), r.body["channel_data"].as_str()).await;
             (ws, ok)
         }
     };
@@ -226,7 +232,8 @@ async fn client_events_are_refused_until_the_project_enables_them() {
     let channel = format!("private-user-{ana}");
     let open = || async {
         let (mut ws, socket_id) = connect(&app.base, &p.key).await;
-        let auth = channel_auth(&app, &token, &socket_id, &channel, false).await.body["auth"].as_str().unwrap().to_string();
+        let auth =
+            channel_auth(&app, &token, &socket_id, &channel, false).await.body["auth"].as_str().unwrap().to_string();
         subscribe(&mut ws, &channel, Some(&auth), None).await;
         ws
     };

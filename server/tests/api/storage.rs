@@ -45,7 +45,12 @@ async fn accepted_events_are_queued_again_after_a_restart() {
     let p = app.project("Durable").await;
     let mut ids = vec![];
     for i in 0..5 {
-        ids.push(app.send_event(&p, json!({"type": "d", "payload": {"i": i}})).await.body["id"].as_str().unwrap().to_string());
+        ids.push(
+            app.send_event(&p, json!({"type": "d", "payload": {"i": i}})).await.body["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
     }
     let mut settings = app.svc.settings.clone();
     app.teardown().await;
@@ -77,7 +82,8 @@ async fn with_redis_events_land_on_the_projects_stream() {
     let key = format!("project:{}:events", p.id);
     let mut found = false;
     for _ in 0..50 {
-        let entries: redis::Value = redis::cmd("XRANGE").arg(&key).arg("-").arg("+").query_async(&mut conn).await.unwrap();
+        let entries: redis::Value =
+            redis::cmd("XRANGE").arg(&key).arg("-").arg("+").query_async(&mut conn).await.unwrap();
         if format!("{entries:?}").contains(&id) {
             found = true;
             break;

@@ -25,11 +25,17 @@ async fn a_backend_creates_reads_lists_updates_and_deletes_users() {
     let app = TestApp::spawn().await;
     let p = app.project("Users").await;
     role(&app, &p, "finance").await;
-    let created = as_key(&app, &p, Method::POST, "/api/v1/users", Some(json!({
-        "email": " Ana@Example.com ", "phone": "+49 30 1234567", "password": "ana-password",
-        "roles": ["finance"], "externalUserId": "user_44", "metadata": {"team": "emea"},
-        "pushTokens": {"fcm": "fcm-token"}
-    })))
+    let created = as_key(
+        &app,
+        &p,
+        Method::POST,
+        "/api/v1/users",
+        Some(json!({
+            "email": " Ana@Example.com ", "phone": "+49 30 1234567", "password": "ana-password",
+            "roles": ["finance"], "externalUserId": "user_44", "metadata": {"team": "emea"},
+            "pushTokens": {"fcm": "fcm-token"}
+        })),
+    )
     .await;
     assert_eq!(created.status, 201, "{}", created.body);
     let u = &created.body;
@@ -42,7 +48,13 @@ async fn a_backend_creates_reads_lists_updates_and_deletes_users() {
     let id = u["id"].as_str().unwrap().to_string();
 
     // The user signs in with the password it was given.
-    let login = app.post("/api/v1/auth/login", None, json!({"project": p.slug, "email": "ana@example.com", "password": "ana-password"})).await;
+    let login = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"project": p.slug, "email": "ana@example.com", "password": "ana-password"}),
+        )
+        .await;
     assert_eq!(login.status, 200, "{}", login.body);
 
     let got = as_key(&app, &p, Method::GET, &format!("/api/v1/users/{id}"), None).await;
@@ -93,7 +105,8 @@ async fn a_backend_creates_reads_lists_updates_and_deletes_users() {
     assert_eq!(as_key(&app, &p, Method::DELETE, &format!("/api/v1/users/{id}"), None).await.status, 404);
 
     let log = app.get("/api/v1/audit", Some(&p.admin_token)).await;
-    let actions: Vec<&str> = log.body["data"].as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> =
+        log.body["data"].as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap()).collect();
     for a in ["user.create", "user.update", "user.delete", "role.create"] {
         assert!(actions.contains(&a), "{a} in {actions:?}");
     }
@@ -104,7 +117,14 @@ async fn a_backend_creates_reads_lists_updates_and_deletes_users() {
 async fn duplicates_conflict_and_bad_fields_are_named() {
     let app = TestApp::spawn().await;
     let p = app.project("Dupes").await;
-    let first = as_key(&app, &p, Method::POST, "/api/v1/users", Some(json!({"email": "a@example.com", "externalUserId": "ext-1"}))).await;
+    let first = as_key(
+        &app,
+        &p,
+        Method::POST,
+        "/api/v1/users",
+        Some(json!({"email": "a@example.com", "externalUserId": "ext-1"})),
+    )
+    .await;
     assert_eq!(first.status, 201);
     let same_email = as_key(&app, &p, Method::POST, "/api/v1/users", Some(json!({"email": "A@example.com"}))).await;
     assert_eq!(same_email.status, 409, "{}", same_email.body);
@@ -115,7 +135,10 @@ async fn duplicates_conflict_and_bad_fields_are_named() {
     assert_eq!(same_ext.body["error"]["details"]["field"], "externalUserId");
     // The same email in another project is another user.
     let q = app.project("Elsewhere").await;
-    assert_eq!(as_key(&app, &q, Method::POST, "/api/v1/users", Some(json!({"email": "a@example.com"}))).await.status, 201);
+    assert_eq!(
+        as_key(&app, &q, Method::POST, "/api/v1/users", Some(json!({"email": "a@example.com"}))).await.status,
+        201
+    );
 
     let nameless = as_key(&app, &p, Method::POST, "/api/v1/users", Some(json!({"phone": "+1 555 0100"}))).await;
     assert_eq!(nameless.status, 400);
@@ -129,7 +152,9 @@ async fn duplicates_conflict_and_bad_fields_are_named() {
     for f in ["email", "status", "metadata", "pushTokens", "password"] {
         assert!(fields[f].is_string(), "{f} named: {}", bad.body);
     }
-    let unknown = as_key(&app, &p, Method::POST, "/api/v1/users", Some(json!({"email": "b@example.com", "roles": ["ghost"]}))).await;
+    let unknown =
+        as_key(&app, &p, Method::POST, "/api/v1/users", Some(json!({"email": "b@example.com", "roles": ["ghost"]})))
+            .await;
     assert_eq!(unknown.status, 400);
     assert!(unknown.body["error"]["details"]["fields"]["roles"].as_str().unwrap().contains("ghost"));
     let wrong_type = as_key(&app, &p, Method::POST, "/api/v1/users", Some(json!({"email": 5}))).await;
@@ -137,7 +162,14 @@ async fn duplicates_conflict_and_bad_fields_are_named() {
     assert_eq!(wrong_type.code(), "validation_failed");
     // An emptied identity is refused on update too.
     let id = first.body["id"].as_str().unwrap();
-    let emptied = as_key(&app, &p, Method::PUT, &format!("/api/v1/users/{id}"), Some(json!({"email": null, "externalUserId": null}))).await;
+    let emptied = as_key(
+        &app,
+        &p,
+        Method::PUT,
+        &format!("/api/v1/users/{id}"),
+        Some(json!({"email": null, "externalUserId": null})),
+    )
+    .await;
     assert_eq!(emptied.status, 400);
     assert_eq!(as_key(&app, &p, Method::GET, "/api/v1/users/not-a-uuid", None).await.status, 404);
     app.teardown().await;
@@ -168,10 +200,16 @@ async fn sync_upserts_by_external_id_and_one_bad_item_sinks_nothing_else() {
     let u1 = results[0]["id"].as_str().unwrap().to_string();
 
     // A repeat updates, changing only the fields sent.
-    let again = as_key(&app, &p, Method::POST, "/api/v1/users/sync", Some(json!({"users": [
-        {"externalUserId": "u-1", "phone": "+1 555 0101", "roles": []},
-        {"externalUserId": "u-6", "status": "pending"}
-    ]})))
+    let again = as_key(
+        &app,
+        &p,
+        Method::POST,
+        "/api/v1/users/sync",
+        Some(json!({"users": [
+            {"externalUserId": "u-1", "phone": "+1 555 0101", "roles": []},
+            {"externalUserId": "u-6", "status": "pending"}
+        ]})),
+    )
     .await;
     assert_eq!(again.status, 207);
     assert_eq!(again.body["results"][0]["status"], "updated");
@@ -220,7 +258,11 @@ async fn a_self_registered_user_is_pending_until_approved_then_gets_a_working_to
             (status, res.json::<Value>().await.unwrap_or(Value::Null))
         }
     };
-    let (status, user) = pk_only("/api/v1/users", json!({"email": "self@example.com", "externalUserId": "user_44", "roles": ["member"]})).await;
+    let (status, user) = pk_only(
+        "/api/v1/users",
+        json!({"email": "self@example.com", "externalUserId": "user_44", "roles": ["member"]}),
+    )
+    .await;
     assert_eq!(status, 201, "{user}");
     assert_eq!(user["status"], "pending");
     assert_eq!(user["roles"], json!(["member"]));
@@ -239,7 +281,14 @@ async fn a_self_registered_user_is_pending_until_approved_then_gets_a_working_to
     assert_eq!(status, 401);
     let list = app.client.get(format!("{}/api/v1/users", app.base)).header("X-API-Key", &p.key).send().await.unwrap();
     assert_eq!(list.status(), 401);
-    let unknown = app.client.post(format!("{}/api/v1/users", app.base)).header("X-API-Key", "pk_live_nope").json(&json!({"email": "x@example.com"})).send().await.unwrap();
+    let unknown = app
+        .client
+        .post(format!("{}/api/v1/users", app.base))
+        .header("X-API-Key", "pk_live_nope")
+        .json(&json!({"email": "x@example.com"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(unknown.status(), 401);
 
     // Pending users get no token; approval makes them active.
@@ -278,15 +327,26 @@ async fn a_self_registered_user_is_pending_until_approved_then_gets_a_working_to
 async fn only_project_admins_manage_admins() {
     let app = TestApp::spawn().await;
     let p = app.project("Admins").await;
-    let by_key = as_key(&app, &p, Method::POST, "/api/v1/users", Some(json!({"email": "boss@example.com", "roles": ["admin"]}))).await;
+    let by_key =
+        as_key(&app, &p, Method::POST, "/api/v1/users", Some(json!({"email": "boss@example.com", "roles": ["admin"]})))
+            .await;
     assert_eq!(by_key.status, 403, "{}", by_key.body);
     let by_admin = app
-        .post("/api/v1/users", Some(&p.admin_token), json!({"email": "boss@example.com", "roles": ["admin"], "password": "boss-password"}))
+        .post(
+            "/api/v1/users",
+            Some(&p.admin_token),
+            json!({"email": "boss@example.com", "roles": ["admin"], "password": "boss-password"}),
+        )
         .await;
     assert_eq!(by_admin.status, 201, "{}", by_admin.body);
     let boss = by_admin.body["id"].as_str().unwrap().to_string();
     // A key can neither change an admin, nor mint an admin's token.
-    assert_eq!(as_key(&app, &p, Method::PUT, &format!("/api/v1/users/{boss}"), Some(json!({"password": "taken-over!"}))).await.status, 403);
+    assert_eq!(
+        as_key(&app, &p, Method::PUT, &format!("/api/v1/users/{boss}"), Some(json!({"password": "taken-over!"})))
+            .await
+            .status,
+        403
+    );
     assert_eq!(as_key(&app, &p, Method::POST, &format!("/api/v1/users/{boss}/token"), None).await.status, 403);
     assert_eq!(as_key(&app, &p, Method::DELETE, &format!("/api/v1/users/{boss}"), None).await.status, 403);
     // An admin can; the token is a project admin's.
@@ -309,7 +369,14 @@ async fn another_projects_users_are_not_found() {
     let app = TestApp::spawn().await;
     let a = app.project("Tenant A").await;
     let b = app.project("Tenant B").await;
-    let created = as_key(&app, &a, Method::POST, "/api/v1/users", Some(json!({"email": "a-user@example.com", "status": "pending"}))).await;
+    let created = as_key(
+        &app,
+        &a,
+        Method::POST,
+        "/api/v1/users",
+        Some(json!({"email": "a-user@example.com", "status": "pending"})),
+    )
+    .await;
     assert_eq!(created.status, 201);
     let id = created.body["id"].as_str().unwrap().to_string();
     for auth in [Auth::Key(&b.key, &b.secret), Auth::Bearer(&b.admin_token)] {
@@ -332,7 +399,14 @@ async fn another_projects_users_are_not_found() {
     // B's sync with A's external ids creates B's own users.
     let ext = as_key(&app, &a, Method::POST, "/api/v1/users", Some(json!({"externalUserId": "shared-ext"}))).await;
     assert_eq!(ext.status, 201);
-    let synced = as_key(&app, &b, Method::POST, "/api/v1/users/sync", Some(json!({"users": [{"externalUserId": "shared-ext"}]}))).await;
+    let synced = as_key(
+        &app,
+        &b,
+        Method::POST,
+        "/api/v1/users/sync",
+        Some(json!({"users": [{"externalUserId": "shared-ext"}]})),
+    )
+    .await;
     assert_eq!(synced.body["results"][0]["status"], "created");
     assert_ne!(synced.body["results"][0]["id"], ext.body["id"]);
     let still = as_key(&app, &a, Method::GET, &format!("/api/v1/users/{id}"), None).await;

@@ -149,7 +149,9 @@ async fn a_delivered_and_acknowledged_notification_reach_the_endpoint_signed() {
     finance_rule(&app, &p).await;
     let (alice, alice_token, mut ws) = listening_user(&app, &p).await;
 
-    let sent = app.send_event(&p, json!({"type": "pending_transaction", "payload": {"amount": 7000, "currency": "EUR"}})).await;
+    let sent = app
+        .send_event(&p, json!({"type": "pending_transaction", "payload": {"amount": 7000, "currency": "EUR"}}))
+        .await;
     let event_id = sent.body["id"].as_str().unwrap();
     processed(&app, &p, event_id).await;
     let frame = tokio::time::timeout(Duration::from_secs(2), next(&mut ws)).await.unwrap();
@@ -169,7 +171,8 @@ async fn a_delivered_and_acknowledged_notification_reach_the_endpoint_signed() {
     assert_eq!(body["data"]["userIds"], json!([alice]));
     assert!(body["data"]["deliveredAt"].is_string());
 
-    let ack = app.put(&format!("/api/v1/notifications/{notification_id}/acknowledge"), Some(&alice_token), json!({})).await;
+    let ack =
+        app.put(&format!("/api/v1/notifications/{notification_id}/acknowledge"), Some(&alice_token), json!({})).await;
     assert_eq!(ack.status, 200, "{}", ack.body);
     let a = rx.event("notification.acknowledged", Duration::from_secs(5)).await;
     assert!(a.signed_by(&secret));
@@ -179,8 +182,14 @@ async fn a_delivered_and_acknowledged_notification_reach_the_endpoint_signed() {
     app.put(&format!("/api/v1/notifications/{notification_id}/acknowledge"), Some(&alice_token), json!({})).await;
 
     // Self-registration with the publishable key alone.
-    let reg = app.client.post(format!("{}/api/v1/users/register", app.base)).header("X-API-Key", &p.key)
-        .json(&json!({"email": "self@example.com"})).send().await.unwrap();
+    let reg = app
+        .client
+        .post(format!("{}/api/v1/users/register", app.base))
+        .header("X-API-Key", &p.key)
+        .json(&json!({"email": "self@example.com"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(reg.status(), 201);
     let u = rx.event("user.registered", Duration::from_secs(5)).await;
     assert_eq!(u.json()["data"]["email"], "self@example.com");
@@ -211,7 +220,13 @@ async fn a_failing_endpoint_is_retried_until_it_answers_and_can_be_redelivered()
     let rows = logs_until(&app, &p, 3).await;
     let attempts: Vec<(i64, bool, i64)> = rows
         .iter()
-        .map(|r| (r["attemptNumber"].as_i64().unwrap(), r["success"].as_bool().unwrap(), r["responseStatus"].as_i64().unwrap()))
+        .map(|r| {
+            (
+                r["attemptNumber"].as_i64().unwrap(),
+                r["success"].as_bool().unwrap(),
+                r["responseStatus"].as_i64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(attempts, vec![(3, true, 200), (2, false, 503), (1, false, 500)]);
     assert_eq!(rows[2]["responseBody"], "receiver says hi");
@@ -221,10 +236,14 @@ async fn a_failing_endpoint_is_retried_until_it_answers_and_can_be_redelivered()
     // Another project sees none of it and cannot redeliver it.
     assert!(logs(&app, &other).await.is_empty());
     let log_id = rows[2]["id"].as_str().unwrap();
-    let foreign = app.post(&format!("/api/v1/projects/me/webhook/logs/{log_id}/redeliver"), Some(&other.admin_token), json!({})).await;
+    let foreign = app
+        .post(&format!("/api/v1/projects/me/webhook/logs/{log_id}/redeliver"), Some(&other.admin_token), json!({}))
+        .await;
     assert_eq!(foreign.status, 404, "{}", foreign.body);
 
-    let again = app.post(&format!("/api/v1/projects/me/webhook/logs/{log_id}/redeliver"), Some(&p.admin_token), json!({})).await;
+    let again = app
+        .post(&format!("/api/v1/projects/me/webhook/logs/{log_id}/redeliver"), Some(&p.admin_token), json!({}))
+        .await;
     assert_eq!(again.status, 202, "{}", again.body);
     let fourth = rx.next(Duration::from_secs(3)).await;
     assert_eq!(fourth.header("webhook-id"), first.header("webhook-id"));
@@ -299,12 +318,20 @@ async fn private_and_malformed_targets_are_refused_on_save() {
         assert!(r.body["error"]["details"]["fields"]["url"].is_string(), "{url}: {}", r.body);
     }
     let r = app
-        .put("/api/v1/projects/me/webhook", Some(&p.admin_token), json!({"url": "https://hooks.example.com/x", "events": ["user.exploded"]}))
+        .put(
+            "/api/v1/projects/me/webhook",
+            Some(&p.admin_token),
+            json!({"url": "https://hooks.example.com/x", "events": ["user.exploded"]}),
+        )
         .await;
     assert_eq!(r.status, 400);
     assert!(r.body["error"]["details"]["fields"]["events"].is_string(), "{}", r.body);
     let ok = app
-        .put("/api/v1/projects/me/webhook", Some(&p.admin_token), json!({"url": "https://hooks.example.com/x", "events": ["user.registered"]}))
+        .put(
+            "/api/v1/projects/me/webhook",
+            Some(&p.admin_token),
+            json!({"url": "https://hooks.example.com/x", "events": ["user.registered"]}),
+        )
         .await;
     assert_eq!(ok.status, 200, "{}", ok.body);
     assert_eq!(ok.body["events"], json!(["user.registered"]));
@@ -355,7 +382,8 @@ async fn an_endpoint_failing_for_five_days_is_disabled_and_the_admins_told() {
     assert!(rx.rx.try_recv().is_err());
     assert_eq!(app.post("/api/v1/projects/me/webhook/test", Some(&p.admin_token), json!({})).await.status, 409);
     // Re-enabling clears the reason; the secret stays.
-    let back = app.put("/api/v1/projects/me/webhook", Some(&p.admin_token), json!({"url": rx.url, "enabled": true})).await;
+    let back =
+        app.put("/api/v1/projects/me/webhook", Some(&p.admin_token), json!({"url": rx.url, "enabled": true})).await;
     assert_eq!(back.body["enabled"], true);
     assert!(back.body["disabledReason"].is_null());
     assert!(back.body.get("secret").is_none());

@@ -77,9 +77,7 @@ async fn run(ctx: &Context) -> crate::Result<Vec<Row>> {
     let key = ctx.fixture.key_headers()?;
     let owner = match &ctx.fixture.owner_token {
         Ok(token) => bearer(token)?,
-        Err(e) => {
-            return Err(format!("no project admin token to configure the webhook: {e}").into())
-        }
+        Err(e) => return Err(format!("no project admin token to configure the webhook: {e}").into()),
     };
 
     // The sink's port first (the webhook URL names it), its server once the secret is known;
@@ -91,15 +89,7 @@ async fn run(ctx: &Context) -> crate::Result<Vec<Row>> {
     let _server = AbortOnDrop(tokio::spawn(serve(listener, sink.clone())));
 
     let tag = crate::random_token(8).to_lowercase();
-    let (socket, _) = listening_user(
-        target,
-        &ctx.fixture.api_key,
-        &key,
-        ROLE,
-        &tag,
-        SETUP_TIMEOUT,
-    )
-    .await?;
+    let (socket, _) = listening_user(target, &ctx.fixture.api_key, &key, ROLE, &tag, SETUP_TIMEOUT).await?;
     let rule = json!({
         "name": format!("bench webhook {tag}"),
         "condition": format!("type == \"{EVENT_TYPE}\""),
@@ -108,15 +98,7 @@ async fn run(ctx: &Context) -> crate::Result<Vec<Row>> {
         "message": "m",
     });
     let created = [StatusCode::CREATED, StatusCode::OK];
-    post_expect(
-        target,
-        "/api/v1/rules",
-        &key,
-        &rule,
-        &created,
-        "create rule",
-    )
-    .await?;
+    post_expect(target, "/api/v1/rules", &key, &rule, &created, "create rule").await?;
     let (stop_drain, stop_rx) = oneshot::channel();
     let mut drainer = AbortOnDrop(tokio::spawn(drain(socket, stop_rx)));
 
@@ -133,9 +115,8 @@ async fn run(ctx: &Context) -> crate::Result<Vec<Row>> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let _ = stop_drain.send(());
-    let (frames, socket_error) = (&mut drainer.0)
-        .await
-        .unwrap_or_else(|e| (0, Some(format!("drain task failed: {e}"))));
+    let (frames, socket_error) =
+        (&mut drainer.0).await.unwrap_or_else(|e| (0, Some(format!("drain task failed: {e}"))));
 
     let after = sink.counts();
     let received = after.distinct - before.distinct;
@@ -201,11 +182,7 @@ async fn run(ctx: &Context) -> crate::Result<Vec<Row>> {
 
 /// `PUT /api/v1/projects/me/webhook` to `url` for `notification.delivered`; answers the signing
 /// secret (the first save shows it; should the endpoint exist already, a rotation shows a new one).
-async fn configure_webhook(
-    target: &Target,
-    owner: &[(HeaderName, HeaderValue)],
-    url: &str,
-) -> crate::Result<String> {
+async fn configure_webhook(target: &Target, owner: &[(HeaderName, HeaderValue)], url: &str) -> crate::Result<String> {
     let config = json!({ "url": url, "events": ["notification.delivered"], "enabled": true });
     let path = "/api/v1/projects/me/webhook";
     let (status, body) = request_json(target, Method::PUT, path, owner, Some(&config)).await?;
@@ -260,15 +237,7 @@ async fn probe(
     let started = Instant::now();
     let event = json!({ "type": EVENT_TYPE, "payload": { "n": "probe" } });
     let accepted = [StatusCode::ACCEPTED];
-    post_expect(
-        target,
-        "/api/v1/events",
-        key,
-        &event,
-        &accepted,
-        "probe event",
-    )
-    .await?;
+    post_expect(target, "/api/v1/events", key, &event, &accepted, "probe event").await?;
     let mut last_report = Instant::now();
     loop {
         let counts = sink.counts();
@@ -276,11 +245,9 @@ async fn probe(
             return Ok(started.elapsed());
         }
         if counts.invalid > 0 {
-            return Err(
-                "the sink got a webhook whose signature does not verify against the \
+            return Err("the sink got a webhook whose signature does not verify against the \
                         secret the webhook PUT answered"
-                    .into(),
-            );
+                .into());
         }
         if started.elapsed() > PROBE_TIMEOUT {
             return Err(format!(
@@ -290,10 +257,7 @@ async fn probe(
             .into());
         }
         if last_report.elapsed() > Duration::from_secs(10) {
-            eprintln!(
-                "  waiting for the probe's webhook ({:.0} s so far)...",
-                started.elapsed().as_secs_f64()
-            );
+            eprintln!("  waiting for the probe's webhook ({:.0} s so far)...", started.elapsed().as_secs_f64());
             last_report = Instant::now();
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -310,9 +274,7 @@ async fn last_attempt(target: &Target, owner: &[(HeaderName, HeaderValue)]) -> S
                 row.get("responseStatus").unwrap_or(&Value::Null),
                 row.get("error").unwrap_or(&Value::Null)
             ),
-            None => {
-                "no attempt logged: was the probe's notification delivered to the socket?".into()
-            }
+            None => "no attempt logged: was the probe's notification delivered to the socket?".into(),
         },
         Ok((status, body)) => format!("GET {path}: {status}: {body}"),
         Err(e) => format!("GET {path}: {e}"),
@@ -362,17 +324,10 @@ impl SendTally {
 
 /// Runs [`SENDERS`] closed loops of batches through warm-up and the measured window; answers
 /// their merged tally and the window as it was (a request cap can end it early).
-async fn send_batches(
-    target: &Target,
-    key: Vec<(HeaderName, HeaderValue)>,
-    load: &LoadSpec,
-) -> (SendTally, Window) {
+async fn send_batches(target: &Target, key: Vec<(HeaderName, HeaderValue)>, load: &LoadSpec) -> (SendTally, Window) {
     let begin = Instant::now();
     let plan = Arc::new(Plan {
-        window: Window {
-            start: begin + load.warmup,
-            end: begin + load.warmup + load.measure,
-        },
+        window: Window { start: begin + load.warmup, end: begin + load.warmup + load.measure },
         issued: AtomicU64::new(0),
         max_requests: load.max_requests,
         timeout: load.request_timeout,
@@ -389,20 +344,13 @@ async fn send_batches(
             Err(e) => sent.error(format!("sender task failed: {e}"), 1),
         }
     }
-    let window = Window {
-        start: plan.window.start,
-        end: Instant::now().min(plan.window.end),
-    };
+    let window = Window { start: plan.window.start, end: Instant::now().min(plan.window.end) };
     (sent, window)
 }
 
 /// One connection's closed loop of batches until the window ends or the cap is reached. Every
 /// answer is judged, so `accepted` counts all events the deliveries must match.
-async fn send_loop(
-    target: Target,
-    headers: Arc<Vec<(HeaderName, HeaderValue)>>,
-    plan: Arc<Plan>,
-) -> SendTally {
+async fn send_loop(target: Target, headers: Arc<Vec<(HeaderName, HeaderValue)>>, plan: Arc<Plan>) -> SendTally {
     let mut t = SendTally::default();
     let mut conn: Option<Conn> = None;
     while Instant::now() < plan.window.end {
@@ -454,9 +402,8 @@ async fn send_loop(
 /// A body of `BATCH_SIZE` matching events numbered from `seq * BATCH_SIZE`.
 fn batch_json(seq: u64) -> String {
     let first = seq * BATCH_SIZE;
-    let events: Vec<String> = (first..first + BATCH_SIZE)
-        .map(|n| format!(r#"{{"type":"{EVENT_TYPE}","payload":{{"n":{n}}}}}"#))
-        .collect();
+    let events: Vec<String> =
+        (first..first + BATCH_SIZE).map(|n| format!(r#"{{"type":"{EVENT_TYPE}","payload":{{"n":{n}}}}}"#)).collect();
     format!(r#"{{"events":[{}]}}"#, events.join(","))
 }
 
@@ -469,10 +416,7 @@ mod tests {
         let v: Value = serde_json::from_str(&batch_json(3)).unwrap();
         let events = v["events"].as_array().unwrap();
         assert_eq!(events.len(), BATCH_SIZE as usize);
-        assert_eq!(
-            events[0],
-            json!({"type": "bench.webhook", "payload": {"n": 300}})
-        );
+        assert_eq!(events[0], json!({"type": "bench.webhook", "payload": {"n": 300}}));
         assert_eq!(events[99]["payload"]["n"], 399);
     }
 }

@@ -24,12 +24,8 @@ use tokio::task::JoinSet;
 
 /// The HMAC key of a `whsec_<base64>` secret.
 pub(super) fn secret_key(secret: &str) -> crate::Result<Vec<u8>> {
-    let b64 = secret
-        .strip_prefix("whsec_")
-        .ok_or("the webhook secret does not start with whsec_")?;
-    Ok(STANDARD
-        .decode(b64)
-        .map_err(|e| format!("the webhook secret is not base64 after whsec_: {e}"))?)
+    let b64 = secret.strip_prefix("whsec_").ok_or("the webhook secret does not start with whsec_")?;
+    Ok(STANDARD.decode(b64).map_err(|e| format!("the webhook secret is not base64 after whsec_: {e}"))?)
 }
 
 /// The Standard Webhooks check: one of the space-separated `v1,<base64>` signatures is the
@@ -39,10 +35,7 @@ fn verify(key: &[u8], id: &str, timestamp: &str, body: &[u8], signatures: &str) 
     mac.update(format!("{id}.{timestamp}.").as_bytes());
     mac.update(body);
     let expected = STANDARD.encode(mac.finalize().into_bytes());
-    signatures
-        .split(' ')
-        .filter_map(|s| s.strip_prefix("v1,"))
-        .any(|s| s == expected)
+    signatures.split(' ').filter_map(|s| s.strip_prefix("v1,")).any(|s| s == expected)
 }
 
 /// The webhook receiver's records.
@@ -69,10 +62,7 @@ pub(super) struct SinkCounts {
 
 impl Sink {
     pub(super) fn new(key: Vec<u8>) -> Sink {
-        Sink {
-            key,
-            state: Mutex::new(SinkState::default()),
-        }
+        Sink { key, state: Mutex::new(SinkState::default()) }
     }
 
     /// Checks one POST and records it: 204 when the signature verifies, else 400 (and the server
@@ -80,33 +70,13 @@ impl Sink {
     async fn handle(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
         let arrived = Instant::now();
         let (parts, body) = req.into_parts();
-        let body = body
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .unwrap_or_default();
-        let header = |name: &str| {
-            parts
-                .headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-        };
+        let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
         let id = header("webhook-id");
-        let valid = !id.is_empty()
-            && verify(
-                &self.key,
-                id,
-                header("webhook-timestamp"),
-                &body,
-                header("webhook-signature"),
-            );
+        let valid =
+            !id.is_empty() && verify(&self.key, id, header("webhook-timestamp"), &body, header("webhook-signature"));
         self.record(id, valid, arrived);
-        let status = if valid {
-            StatusCode::NO_CONTENT
-        } else {
-            StatusCode::BAD_REQUEST
-        };
+        let status = if valid { StatusCode::NO_CONTENT } else { StatusCode::BAD_REQUEST };
         let mut reply = Response::new(Full::new(Bytes::new()));
         *reply.status_mut() = status;
         reply
@@ -114,9 +84,7 @@ impl Sink {
 
     fn state(&self) -> MutexGuard<'_, SinkState> {
         // Nothing panics while holding it.
-        self.state
-            .lock()
-            .expect("the sink's lock is never poisoned")
+        self.state.lock().expect("the sink's lock is never poisoned")
     }
 
     fn record(&self, id: &str, valid: bool, at: Instant) {
@@ -136,11 +104,7 @@ impl Sink {
 
     pub(super) fn counts(&self) -> SinkCounts {
         let state = self.state();
-        SinkCounts {
-            distinct: state.first_valid.len() as u64,
-            duplicates: state.duplicates,
-            invalid: state.invalid,
-        }
+        SinkCounts { distinct: state.first_valid.len() as u64, duplicates: state.duplicates, invalid: state.invalid }
     }
 
     /// Distinct valid deliveries that first arrived in `[start, end)`.
@@ -176,9 +140,7 @@ pub(super) async fn serve(listener: TcpListener, sink: Arc<Sink>) {
         });
         connections.spawn(async move {
             // A connection the server drops mid-request is its retry to make.
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
         });
     }
 }
@@ -204,24 +166,14 @@ mod tests {
     fn verifies_standard_webhooks_signatures() {
         // The Standard Webhooks reference vector (also domain::webhooks::signing's test).
         let key = secret_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
-        let (id, ts, body) = (
-            "msg_p5jXN8AQM9LWM0D4loKWxJek",
-            "1614265330",
-            r#"{"test": 2432232314}"#,
-        );
+        let (id, ts, body) = ("msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", r#"{"test": 2432232314}"#);
         let reference = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
         assert_eq!(sign(&key, id, ts, body), reference);
         assert!(verify(&key, id, ts, body.as_bytes(), reference));
 
         // During a rotation: the previous secret's signature too, either order.
         let other = sign(b"another key", id, ts, body);
-        assert!(verify(
-            &key,
-            id,
-            ts,
-            body.as_bytes(),
-            &format!("{other} {reference}")
-        ));
+        assert!(verify(&key, id, ts, body.as_bytes(), &format!("{other} {reference}")));
 
         // Wrong key, tampered body, id or timestamp, a missing `v1,` or no header at all.
         assert!(!verify(&key, id, ts, body.as_bytes(), &other));
@@ -260,17 +212,9 @@ mod tests {
         let server = tokio::spawn(serve(listener, sink.clone()));
         let body = r#"{"event":"notification.delivered"}"#;
         let post = |signature: String| {
-            let h = |name: &'static str, v: &str| {
-                (
-                    HeaderName::from_static(name),
-                    HeaderValue::from_str(v).unwrap(),
-                )
-            };
-            let headers = [
-                h("webhook-id", "msg_1"),
-                h("webhook-timestamp", "1700000000"),
-                h("webhook-signature", &signature),
-            ];
+            let h = |name: &'static str, v: &str| (HeaderName::from_static(name), HeaderValue::from_str(v).unwrap());
+            let headers =
+                [h("webhook-id", "msg_1"), h("webhook-timestamp", "1700000000"), h("webhook-signature", &signature)];
             target.request(Method::POST, "/hook", &headers, Some(Bytes::from(body)))
         };
         let mut conn = Conn::connect(&target).await.unwrap();
@@ -278,10 +222,7 @@ mod tests {
         for (signature, status) in [
             (good.clone(), StatusCode::NO_CONTENT),
             (good, StatusCode::NO_CONTENT),
-            (
-                sign(b"wrong", "msg_1", "1700000000", body),
-                StatusCode::BAD_REQUEST,
-            ),
+            (sign(b"wrong", "msg_1", "1700000000", body), StatusCode::BAD_REQUEST),
         ] {
             let reply = conn.send(post(signature)).await.unwrap();
             assert_eq!(reply.status(), status);

@@ -38,9 +38,9 @@ pub fn serve() -> i32 {
             Err(_) => return 65,
         };
         let answer = match serde_json::from_slice::<Request>(&frame) {
-            Ok(Request::Evaluate { sets, events }) => {
-                Answer::Evaluated(events.iter().map(|e| evaluate(&mut programs, &sets[e.set.min(sets.len() - 1)], e)).collect())
-            }
+            Ok(Request::Evaluate { sets, events }) => Answer::Evaluated(
+                events.iter().map(|e| evaluate(&mut programs, &sets[e.set.min(sets.len() - 1)], e)).collect(),
+            ),
             Ok(Request::Check { rule }) => Answer::Checked(check(&rule)),
             Err(_) => return 65,
         };
@@ -60,7 +60,8 @@ fn evaluate(programs: &mut HashMap<String, Option<cel::Program>>, rules: &[RuleT
         if programs.len() >= PROGRAM_CACHE && !programs.contains_key(&rule.condition) {
             programs.clear();
         }
-        let program = programs.entry(rule.condition.clone()).or_insert_with(|| compile::condition(&rule.condition).ok());
+        let program =
+            programs.entry(rule.condition.clone()).or_insert_with(|| compile::condition(&rule.condition).ok());
         // A stored condition that no longer compiles never matches (it compiled when saved).
         let Some(program) = program else { continue };
         if !compile::holds(program, &cel_ctx) {

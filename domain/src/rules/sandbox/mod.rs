@@ -21,8 +21,8 @@ use std::time::Duration;
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::Semaphore;
 
-pub use protocol::{EventIn, EventOut, MatchOut, RuleText};
 use protocol::{read_frame_async, write_frame_async, Answer, Request};
+pub use protocol::{EventIn, EventOut, MatchOut, RuleText};
 
 use crate::error::{Error, Result};
 
@@ -86,7 +86,11 @@ impl Sandbox {
     /// Evaluates each event against its rule set (`events[i].set` indexes `sets`): one answer
     /// per event, `Err(reason)` for an event whose evaluation broke a bound. `Err` for the whole
     /// call only when no sandbox could run at all.
-    pub async fn evaluate(&self, sets: &[&[RuleText]], events: &[EventIn<'_>]) -> Result<Vec<std::result::Result<EventOut, String>>> {
+    pub async fn evaluate(
+        &self,
+        sets: &[&[RuleText]],
+        events: &[EventIn<'_>],
+    ) -> Result<Vec<std::result::Result<EventOut, String>>> {
         if events.is_empty() {
             return Ok(vec![]);
         }
@@ -110,7 +114,12 @@ impl Sandbox {
         Ok(outs)
     }
 
-    async fn evaluate_once(&self, sets: &[&[RuleText]], events: &[EventIn<'_>], budget: Duration) -> std::result::Result<Vec<EventOut>, Failure> {
+    async fn evaluate_once(
+        &self,
+        sets: &[&[RuleText]],
+        events: &[EventIn<'_>],
+        budget: Duration,
+    ) -> std::result::Result<Vec<EventOut>, Failure> {
         let request = Request::Evaluate {
             sets: sets.iter().map(|s| std::borrow::Cow::Borrowed(*s)).collect(),
             events: events
@@ -136,7 +145,9 @@ impl Sandbox {
             Ok(Answer::Checked(Ok(()))) => Ok(()),
             Ok(Answer::Checked(Err((field, message)))) => Err(Error::field(&field, message)),
             Ok(_) => Err(Error::Internal("the rule sandbox gave a malformed answer".into())),
-            Err(Failure::Bound(reason)) => Err(Error::field("condition", format!("the rule is too complex to accept ({reason})"))),
+            Err(Failure::Bound(reason)) => {
+                Err(Error::field("condition", format!("the rule is too complex to accept ({reason})")))
+            }
             Err(Failure::Unavailable(e)) => Err(Error::Internal(e)),
         }
     }
@@ -144,7 +155,8 @@ impl Sandbox {
     /// One request to one process. A process that answered goes back to the pool; one that was
     /// late is killed, one that died is reaped, and either is replaced on the next call.
     async fn call(&self, request: &Request<'_>, budget: Duration) -> std::result::Result<Answer, Failure> {
-        let body = serde_json::to_vec(request).map_err(|e| Failure::Unavailable(format!("rule sandbox request: {e}")))?;
+        let body =
+            serde_json::to_vec(request).map_err(|e| Failure::Unavailable(format!("rule sandbox request: {e}")))?;
         let _slot = self.slots.acquire().await.map_err(|_| Failure::Unavailable("rule sandbox closed".into()))?;
         let idle = self.idle.lock().expect("sandbox pool").pop();
         let mut worker = match idle {
@@ -176,7 +188,8 @@ impl Sandbox {
     fn spawn(&self) -> std::result::Result<Worker, Failure> {
         let exe = match &self.limits.exe {
             Some(exe) => exe.clone(),
-            None => std::env::current_exe().map_err(|e| Failure::Unavailable(format!("rule sandbox: no executable: {e}")))?,
+            None => std::env::current_exe()
+                .map_err(|e| Failure::Unavailable(format!("rule sandbox: no executable: {e}")))?,
         };
         let mut child = Command::new(&exe)
             .arg("rule-sandbox")

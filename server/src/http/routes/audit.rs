@@ -13,6 +13,10 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/", get(list))
 }
 
-async fn list(State(s): State<AppState>, Authed(t): Authed, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<impl IntoResponse> {
+async fn list(
+    State(s): State<AppState>,
+    Authed(t): Authed,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(domain::audit::list(&s.svc, &t, q.page()).await?))
 }

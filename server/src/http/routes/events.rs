@@ -35,7 +35,11 @@ fn headers(t: &Tenant, q: Option<&QuotaStatus>) -> HeaderMap {
 }
 
 /// 202 once stored; 200 with the first event's id for a repeated `clientEventId`.
-async fn send(State(s): State<AppState>, Authed(t): Authed, ApiJson(body): ApiJson<serde_json::Value>) -> ApiResult<impl IntoResponse> {
+async fn send(
+    State(s): State<AppState>,
+    Authed(t): Authed,
+    ApiJson(body): ApiJson<serde_json::Value>,
+) -> ApiResult<impl IntoResponse> {
     let (outcome, quota) = events::send(&s.svc, &t, &body).await?;
     let status = match outcome {
         Outcome::Duplicate(_) => StatusCode::OK,
@@ -46,7 +50,11 @@ async fn send(State(s): State<AppState>, Authed(t): Authed, ApiJson(body): ApiJs
 }
 
 /// 207 with one result per item, in order.
-async fn send_batch(State(s): State<AppState>, Authed(t): Authed, ApiJson(body): ApiJson<serde_json::Value>) -> ApiResult<impl IntoResponse> {
+async fn send_batch(
+    State(s): State<AppState>,
+    Authed(t): Authed,
+    ApiJson(body): ApiJson<serde_json::Value>,
+) -> ApiResult<impl IntoResponse> {
     let (results, quota) = events::send_batch(&s.svc, &t, &body).await?;
     Ok((StatusCode::MULTI_STATUS, headers(&t, quota.as_ref()), Json(serde_json::json!({ "results": results }))))
 }

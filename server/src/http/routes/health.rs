@@ -27,7 +27,11 @@ pub async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Response 
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or("");
         if !constant_time_eq(given.trim().as_bytes(), expected.as_bytes()) {
-            return envelope(StatusCode::UNAUTHORIZED, "unauthenticated", "/metrics takes the METRICS_TOKEN as a bearer token");
+            return envelope(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "/metrics takes the METRICS_TOKEN as a bearer token",
+            );
         }
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render()).into_response()

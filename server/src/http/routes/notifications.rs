@@ -31,7 +31,11 @@ struct ListQuery {
     acknowledged: Option<bool>,
 }
 
-async fn list(State(s): State<AppState>, Authed(t): Authed, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<impl IntoResponse> {
+async fn list(
+    State(s): State<AppState>,
+    Authed(t): Authed,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<impl IntoResponse> {
     let filter = ListFilter { user_id: q.user_id, rule_id: q.rule_id, since: q.since, acknowledged: q.acknowledged };
     let page = PageQuery { limit: q.limit, cursor: q.cursor };
     Ok(Json(notifications::list(&s.svc, &t, filter, page.page()).await?))
@@ -41,7 +45,11 @@ async fn read(State(s): State<AppState>, Authed(t): Authed, Path(id): Path<Strin
     Ok(Json(notifications::get(&s.svc, &t, &id).await?))
 }
 
-async fn stats(State(s): State<AppState>, Authed(t): Authed, ApiQuery(q): ApiQuery<StatsQuery>) -> ApiResult<impl IntoResponse> {
+async fn stats(
+    State(s): State<AppState>,
+    Authed(t): Authed,
+    ApiQuery(q): ApiQuery<StatsQuery>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(notifications::stats(&s.svc, &t, q).await?))
 }
 
@@ -56,7 +64,8 @@ async fn acknowledge(
     let input: AckInput = if body.is_empty() {
         AckInput::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| domain::Error::BadRequest(format!("the body is not valid JSON: {e}")))?
+        serde_json::from_slice(&body)
+            .map_err(|e| domain::Error::BadRequest(format!("the body is not valid JSON: {e}")))?
     };
     Ok(Json(notifications::acknowledge(&s.svc, &t, &id, input, &m).await?))
 }

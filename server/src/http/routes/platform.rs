@@ -59,7 +59,11 @@ async fn list_projects(
     Ok(Json(platform::list(&s.svc, &by, filter, page.page()).await?))
 }
 
-async fn get_project(State(s): State<AppState>, PlatformAdmin(by): PlatformAdmin, Path(id): Path<String>) -> ApiResult<impl IntoResponse> {
+async fn get_project(
+    State(s): State<AppState>,
+    PlatformAdmin(by): PlatformAdmin,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(platform::get(&s.svc, &by, &id).await?))
 }
 

@@ -24,7 +24,11 @@ pub fn routes() -> Router<AppState> {
         .route("/usage", get(usage))
 }
 
-async fn usage(State(s): State<AppState>, Authed(t): Authed, ApiQuery(q): ApiQuery<domain::usage::UsageQuery>) -> ApiResult<impl IntoResponse> {
+async fn usage(
+    State(s): State<AppState>,
+    Authed(t): Authed,
+    ApiQuery(q): ApiQuery<domain::usage::UsageQuery>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(domain::usage::for_project(&s.svc, &t, &q).await?))
 }
 
@@ -42,7 +46,11 @@ async fn update_me(
     Ok(Json(me::update(&s.svc, &t, patch, &meta).await?))
 }
 
-async fn list_keys(State(s): State<AppState>, Authed(t): Authed, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<impl IntoResponse> {
+async fn list_keys(
+    State(s): State<AppState>,
+    Authed(t): Authed,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(api_keys::list(&s.svc, &t, q.page()).await?))
 }
 

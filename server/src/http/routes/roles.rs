@@ -14,9 +14,7 @@ use crate::http::extract::{ApiJson, ApiQuery, Authed, Meta, PageQuery};
 use crate::http::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(list).post(create))
-        .route("/{id}", get(get_one).put(update).delete(remove))
+    Router::new().route("/", get(list).post(create)).route("/{id}", get(get_one).put(update).delete(remove))
 }
 
 /// `?force=true`: rename or delete a role that users or rules still hold, changing them too.
@@ -35,7 +33,11 @@ async fn create(
     Ok((StatusCode::CREATED, Json(roles::create(&s.svc, &t, input, &meta).await?)))
 }
 
-async fn list(State(s): State<AppState>, Authed(t): Authed, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<impl IntoResponse> {
+async fn list(
+    State(s): State<AppState>,
+    Authed(t): Authed,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(roles::list(&s.svc, &t, q.page()).await?))
 }
 

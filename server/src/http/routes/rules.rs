@@ -18,11 +18,20 @@ pub fn routes() -> Router<AppState> {
         .route("/{id}/test", post(test))
 }
 
-async fn create(State(s): State<AppState>, Authed(t): Authed, Meta(m): Meta, ApiJson(input): ApiJson<RuleInput>) -> ApiResult<impl IntoResponse> {
+async fn create(
+    State(s): State<AppState>,
+    Authed(t): Authed,
+    Meta(m): Meta,
+    ApiJson(input): ApiJson<RuleInput>,
+) -> ApiResult<impl IntoResponse> {
     Ok((StatusCode::CREATED, Json(rules::create(&s.svc, &t, input, &m).await?)))
 }
 
-async fn list(State(s): State<AppState>, Authed(t): Authed, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<impl IntoResponse> {
+async fn list(
+    State(s): State<AppState>,
+    Authed(t): Authed,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(rules::list(&s.svc, &t, q.page()).await?))
 }
 
@@ -40,7 +49,12 @@ async fn update(
     Ok(Json(rules::update(&s.svc, &t, &id, input, &m).await?))
 }
 
-async fn remove(State(s): State<AppState>, Authed(t): Authed, Meta(m): Meta, Path(id): Path<String>) -> ApiResult<impl IntoResponse> {
+async fn remove(
+    State(s): State<AppState>,
+    Authed(t): Authed,
+    Meta(m): Meta,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
     rules::delete(&s.svc, &t, &id, &m).await?;
     Ok(StatusCode::NO_CONTENT)
 }

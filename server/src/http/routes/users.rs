@@ -73,12 +73,22 @@ async fn update(
     Ok(Json(users::update(&s.svc, &t, &id, input, &meta).await?))
 }
 
-async fn remove(State(s): State<AppState>, Authed(t): Authed, Meta(meta): Meta, Path(id): Path<String>) -> ApiResult<impl IntoResponse> {
+async fn remove(
+    State(s): State<AppState>,
+    Authed(t): Authed,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
     users::delete(&s.svc, &t, &id, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn approve(State(s): State<AppState>, Authed(t): Authed, Meta(meta): Meta, Path(id): Path<String>) -> ApiResult<impl IntoResponse> {
+async fn approve(
+    State(s): State<AppState>,
+    Authed(t): Authed,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(users::approve(&s.svc, &t, &id, &meta).await?))
 }
 

@@ -44,7 +44,11 @@ async fn test(State(s): State<AppState>, Authed(t): Authed) -> ApiResult<impl In
     Ok((StatusCode::ACCEPTED, Json(json!({"messageId": id, "status": "pending"}))))
 }
 
-async fn logs(State(s): State<AppState>, Authed(t): Authed, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<impl IntoResponse> {
+async fn logs(
+    State(s): State<AppState>,
+    Authed(t): Authed,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(webhooks::logs::list(&s.svc, &t, q.page()).await?))
 }
 

@@ -40,7 +40,8 @@ impl Apns {
             Ok(t) => t,
             Err(e) => return Outcome::Failed(e),
         };
-        let base = self.base_url.as_deref().unwrap_or(if creds.sandbox { APNS_SANDBOX_URL } else { APNS_PRODUCTION_URL });
+        let base =
+            self.base_url.as_deref().unwrap_or(if creds.sandbox { APNS_SANDBOX_URL } else { APNS_PRODUCTION_URL });
         let res = self
             .client
             .post(format!("{base}/3/device/{device}"))

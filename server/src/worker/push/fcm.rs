@@ -67,9 +67,17 @@ impl Fcm {
         let status = res.status();
         let body: Value = res.json().await.unwrap_or_default();
         let Some(token) = body["access_token"].as_str().filter(|_| status.is_success()) else {
-            let why = format!("token endpoint answered HTTP {}: {}", status.as_u16(), body["error"].as_str().unwrap_or("no access_token"));
+            let why = format!(
+                "token endpoint answered HTTP {}: {}",
+                status.as_u16(),
+                body["error"].as_str().unwrap_or("no access_token")
+            );
             // A refused grant (bad key, disabled account) will not fix itself by retrying.
-            return Err(if status.is_server_error() || status.as_u16() == 429 { Outcome::Retry(why) } else { Outcome::Failed(why) });
+            return Err(if status.is_server_error() || status.as_u16() == 429 {
+                Outcome::Retry(why)
+            } else {
+                Outcome::Failed(why)
+            });
         };
         let lifetime = Duration::from_secs(body["expires_in"].as_u64().unwrap_or(3600));
         let until = Instant::now() + lifetime.saturating_sub(RENEW_BEFORE);

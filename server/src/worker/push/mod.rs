@@ -92,9 +92,13 @@ async fn push(s: &Push, d: &Due) -> Vec<(Provider, Outcome)> {
     let outcomes: Vec<_> = f.into_iter().chain(a).collect();
     for (p, o) in &outcomes {
         match o {
-            Outcome::Sent => tracing::debug!(push.id = %d.id, project.id = %d.project_id, provider = p.key(), "push sent"),
-            other => tracing::info!(push.id = %d.id, project.id = %d.project_id, provider = p.key(), attempt = d.attempt,
-                outcome = ?other, "push not sent"),
+            Outcome::Sent => {
+                tracing::debug!(push.id = %d.id, project.id = %d.project_id, provider = p.key(), "push sent")
+            }
+            other => {
+                tracing::info!(push.id = %d.id, project.id = %d.project_id, provider = p.key(), attempt = d.attempt,
+                outcome = ?other, "push not sent")
+            }
         }
     }
     outcomes

@@ -32,7 +32,8 @@ impl Resolve for GuardedResolver {
         let allow_private = self.allow_private;
         Box::pin(async move {
             let found: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
-            let allowed: Vec<SocketAddr> = found.into_iter().filter(|a| allow_private || !forbidden_ip(a.ip())).collect();
+            let allowed: Vec<SocketAddr> =
+                found.into_iter().filter(|a| allow_private || !forbidden_ip(a.ip())).collect();
             if allowed.is_empty() {
                 let e = std::io::Error::other(format!("{} resolves to no public address", name.as_str()));
                 return Err(Box::new(e) as Box<dyn std::error::Error + Send + Sync>);

@@ -63,7 +63,11 @@ async fn the_hub_delivers_notifications_and_knows_who_listens() {
 async fn a_silent_socket_is_pinged_then_closed() {
     let app = TestApp::spawn().await;
     let p = app.project("Idle").await;
-    let config = HubConfig { activity_timeout: Duration::from_secs(1), pong_timeout: Duration::from_secs(1), ..Default::default() };
+    let config = HubConfig {
+        activity_timeout: Duration::from_secs(1),
+        pong_timeout: Duration::from_secs(1),
+        ..Default::default()
+    };
     let base = serve_with(&app, Hub::with_config(config)).await;
     let (mut ws, data) = connect_raw(&base, &p.key).await;
     assert_eq!(data["activity_timeout"], 1);
@@ -100,7 +104,9 @@ async fn with_redis_two_processes_share_channels_and_presence() {
     let (bob, bob_token) = user(&app, &p, "bob").await;
     let join = async |base: &str, token: &str| {
         let (mut ws, socket_id) = connect(base, &p.key).await;
-        let r = app.post("/api/v1/realtime/auth", Some(token), json!({"socket_id": socket_id, "channel_name": "presence-ops"})).await;
+        let r = app
+            .post("/api/v1/realtime/auth", Some(token), json!({"socket_id": socket_id, "channel_name": "presence-ops"}))
+            .await;
         let ok = subscribe(&mut ws, "presence-ops", r.body["auth"].as_str(), r.body["channel_data"].as_str()).await;
         (ws, ok)
     };

@@ -87,7 +87,13 @@ pub async fn credentials(app: &TestApp, p: &TestProject) -> Creds {
     let r = app.get("/api/v1/projects/me/realtime", Some(&p.admin_token)).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let s = |k: &str| r.body[k].as_str().unwrap_or_else(|| panic!("{k} in {}", r.body)).to_string();
-    Creds { app_id: s("appId"), key: s("key"), secret: s("secret"), host: s("host"), port: r.body["port"].as_u64().unwrap() }
+    Creds {
+        app_id: s("appId"),
+        key: s("key"),
+        secret: s("secret"),
+        host: s("host"),
+        port: r.body["port"].as_u64().unwrap(),
+    }
 }
 
 fn answer(status: reqwest::StatusCode, text: String) -> (u16, Value) {
@@ -119,7 +125,8 @@ pub async fn trigger_at(app: &TestApp, c: &Creds, what: &str, body: &Value, time
 pub async fn get_signed(app: &TestApp, c: &Creds, what: &str, params: &[(&str, &str)]) -> (u16, Value) {
     let path = format!("/apps/{}/{what}", c.app_id);
     let params: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let query = signing::sign_api_request(&c.key, &c.secret, "GET", &path, &params, b"", chrono::Utc::now().timestamp());
+    let query =
+        signing::sign_api_request(&c.key, &c.secret, "GET", &path, &params, b"", chrono::Utc::now().timestamp());
     let res = app.client.get(format!("{}{path}", app.base)).query(&query).send().await.unwrap();
     answer(res.status(), res.text().await.unwrap())
 }
@@ -127,10 +134,14 @@ pub async fn get_signed(app: &TestApp, c: &Creds, what: &str, params: &[(&str, &
 /// An end user of the project and their token, through the users API.
 pub async fn user(app: &TestApp, p: &TestProject, name: &str) -> (String, String) {
     let email = format!("{name}-{}@example.com", uuid::Uuid::new_v4().simple());
-    let created = app.request(reqwest::Method::POST, "/api/v1/users", Auth::Key(&p.key, &p.secret), Some(json!({"email": email}))).await;
+    let created = app
+        .request(reqwest::Method::POST, "/api/v1/users", Auth::Key(&p.key, &p.secret), Some(json!({"email": email})))
+        .await;
     assert_eq!(created.status, 201, "{}", created.body);
     let id = created.body["id"].as_str().unwrap().to_string();
-    let t = app.request(reqwest::Method::POST, &format!("/api/v1/users/{id}/token"), Auth::Key(&p.key, &p.secret), None).await;
+    let t = app
+        .request(reqwest::Method::POST, &format!("/api/v1/users/{id}/token"), Auth::Key(&p.key, &p.secret), None)
+        .await;
     assert_eq!(t.status, 200, "{}", t.body);
     (id, t.body["token"].as_str().unwrap().to_string())
 }
