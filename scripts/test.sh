@@ -3,7 +3,7 @@
 #
 #   bash scripts/test.sh
 #
-#   1. scripts/setup.sh (tools; idempotent)
+#   1. scripts/setup.sh (tools; idempotent), then `cargo fmt --all --check` (rustfmt.toml)
 #   2. cargo leptos build            (debug: hydrate wasm into target/site + the server binary)
 #   3. Rust tests of domain + server on the defaults (embedded SQLite, in-process queue)
 #   4. the same tests again against PostgreSQL and Redis (TEST_DATABASE_URL, TEST_REDIS_URL),
@@ -68,6 +68,16 @@ if [ "${NOTIFY_SKIP_E2E:-0}" = 1 ] && [ "${NOTIFY_SKIP_BROWSER+x}" = "" ]; then
   export NOTIFY_SKIP_BROWSER=1
 fi
 bash scripts/setup.sh
+
+stage "cargo fmt --all --check"
+if cargo fmt --version >/dev/null 2>&1; then
+  status=0
+  cargo fmt --all --check || status=$?
+  record "formatting (cargo fmt --check)" "$status"
+else
+  note "rustfmt is not installed with this toolchain; formatting not checked"
+  summary+=("skipped formatting (no rustfmt)")
+fi
 
 # --- 2. build ----------------------------------------------------------------------------------
 stage "cargo leptos build (debug; CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
