@@ -3,7 +3,8 @@
 #
 #   bash scripts/test.sh
 #
-#   1. scripts/setup.sh (tools; idempotent), then `cargo fmt --all --check` (rustfmt.toml)
+#   1. scripts/setup.sh (tools; idempotent), then `cargo fmt --all --check` (rustfmt.toml) and
+#      `cargo clippy -p domain -p server --tests -- -D warnings`
 #   2. cargo leptos build            (debug: hydrate wasm into target/site + the server binary)
 #   3. Rust tests of domain + server on the defaults (embedded SQLite, in-process queue)
 #   4. the same tests again against PostgreSQL and Redis (TEST_DATABASE_URL, TEST_REDIS_URL),
@@ -122,6 +123,17 @@ else
 fi
 # shellcheck disable=SC2206
 test_cmd+=(${NOTIFY_TEST_ARGS:-})
+
+stage "cargo clippy -p domain -p server --tests -- -D warnings"
+if cargo clippy --version >/dev/null 2>&1; then
+  status=0
+  # With the test build's settings, as `cargo check` would be run.
+  env "${test_build_env[@]}" cargo clippy -p domain -p server --tests -- -D warnings || status=$?
+  record "lints (cargo clippy -D warnings)" "$status"
+else
+  note "clippy is not installed with this toolchain; lints not checked"
+  summary+=("skipped lints (no clippy)")
+fi
 
 stage "Rust tests (domain, server) on the defaults: SQLite, in-process queue"
 status=0

@@ -110,8 +110,8 @@ impl KeySpec {
                 "permissions",
                 "each must be one of events:write, users:manage, notifications:read, rules:manage",
             )
-            .check(expires_at.map_or(true, |e| e.is_some()), "expiresAt", "must be an RFC 3339 time")
-            .check(expires_at.flatten().map_or(true, |e| e > time::now()), "expiresAt", "must be in the future")
+            .check(expires_at.is_none_or(|e| e.is_some()), "expiresAt", "must be an RFC 3339 time")
+            .check(expires_at.flatten().is_none_or(|e| e > time::now()), "expiresAt", "must be in the future")
             .check(env == "live" || env == "test", "environment", "must be live or test");
         v.finish()?;
         let mut permissions = permissions;

@@ -171,12 +171,10 @@ async fn evaluate_all(
 
 /// The ids of the notifications an event caused.
 pub async fn notification_ids(svc: &Services, t: &Tenant, event_id: &str) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT id FROM notifications WHERE project_id = $1 AND event_id = $2 ORDER BY created_at, id",
-    )
-    .bind(t.project_id())
-    .bind(event_id)
-    .fetch_all(svc.db.pool())
-    .await
-    .map_err(Error::from)?)
+    sqlx::query_scalar("SELECT id FROM notifications WHERE project_id = $1 AND event_id = $2 ORDER BY created_at, id")
+        .bind(t.project_id())
+        .bind(event_id)
+        .fetch_all(svc.db.pool())
+        .await
+        .map_err(Error::from)
 }

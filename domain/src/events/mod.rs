@@ -144,7 +144,7 @@ pub async fn send_batch(
         .and_then(|e| e.as_array())
         .ok_or_else(|| Error::field("events", "must be an array of events"))?;
     if items.is_empty() || items.len() > MAX_BATCH {
-        return Err(Error::field("events", &format!("must hold 1 to {MAX_BATCH} events")));
+        return Err(Error::field("events", format!("must hold 1 to {MAX_BATCH} events")));
     }
     let mut results: Vec<Option<BatchItem>> = Vec::with_capacity(items.len());
     let mut valid = Vec::new();

@@ -64,12 +64,12 @@ pub(crate) async fn insert(svc: &Services, input: NewProject, created_by: Option
     let plan = input.plan.clone().unwrap_or_else(|| "free".into());
     let mut v = Validator::new();
     v.check(validate::name(&input.name, 255), "name", "must be 1 to 255 characters")
-        .check(input.slug.as_deref().map_or(true, validate::slug), "slug", "must be 1 to 100 of a-z, 0-9 and -")
+        .check(input.slug.as_deref().is_none_or(validate::slug), "slug", "must be 1 to 100 of a-z, 0-9 and -")
         .check(crate::plans::is_plan(&plan), "plan", "must be one of free, starter, professional, enterprise")
-        .check(input.billing_email.as_deref().map_or(true, validate::email), "billingEmail", "must be an email address")
-        .check(input.owner_email.as_deref().map_or(true, validate::email), "ownerEmail", "must be an email address")
+        .check(input.billing_email.as_deref().is_none_or(validate::email), "billingEmail", "must be an email address")
+        .check(input.owner_email.as_deref().is_none_or(validate::email), "ownerEmail", "must be an email address")
         .check(
-            input.owner_password.as_deref().map_or(true, validate::password),
+            input.owner_password.as_deref().is_none_or(validate::password),
             "ownerPassword",
             "must be 8 to 256 characters",
         )
@@ -299,7 +299,7 @@ pub async fn update(
         ("quotaNotificationsPerMonth", patch.quota_notifications_per_month),
         ("quotaUsers", patch.quota_users),
     ] {
-        v.check(value.flatten().map_or(true, |n| n >= 0), field, "must be zero or more, or null for unlimited");
+        v.check(value.flatten().is_none_or(|n| n >= 0), field, "must be zero or more, or null for unlimited");
     }
     let overrides = overrides_after(&project.quota_overrides, &patch, &mut v);
     v.finish()?;

@@ -74,7 +74,7 @@ async fn check(svc: &Services, t: &Tenant, r: &Rule) -> Result<()> {
     let mut v = Validator::new();
     v.check(validate::name(&r.name, 255), "name", "must be 1 to 255 characters")
         .check(
-            r.description.as_ref().map_or(true, |d| d.chars().count() <= 2000),
+            r.description.as_ref().is_none_or(|d| d.chars().count() <= 2000),
             "description",
             "must be at most 2000 characters",
         )
@@ -84,11 +84,11 @@ async fn check(svc: &Services, t: &Tenant, r: &Rule) -> Result<()> {
             "name at least one role, or set notifyEventUser",
         )
         .check(r.target_roles.len() <= 50, "targetRoles", "must hold at most 50 roles")
-        .check(r.sound.as_ref().map_or(true, |s| validate::name(s, 255)), "sound", "must be 1 to 255 characters")
-        .check(r.sound_url.as_deref().map_or(true, validate::http_url), "soundUrl", "must be an http(s) URL")
+        .check(r.sound.as_ref().is_none_or(|s| validate::name(s, 255)), "sound", "must be 1 to 255 characters")
+        .check(r.sound_url.as_deref().is_none_or(validate::http_url), "soundUrl", "must be an http(s) URL")
         .check((-1_000_000..=1_000_000).contains(&r.priority), "priority", "must be between -1000000 and 1000000")
-        .check(r.action.as_ref().map_or(true, |a| a.is_object()), "action", "must be a JSON object")
-        .check(r.action.as_ref().map_or(true, |a| a.to_string().len() <= 8192), "action", "must be at most 8 KiB")
+        .check(r.action.as_ref().is_none_or(|a| a.is_object()), "action", "must be a JSON object")
+        .check(r.action.as_ref().is_none_or(|a| a.to_string().len() <= 8192), "action", "must be at most 8 KiB")
         .check(!r.title.trim().is_empty(), "title", "must not be empty");
     v.finish()?;
     compile::within_size(&r.condition, &r.title, &r.message)?;

@@ -42,6 +42,9 @@ pub struct LimitCache {
     entries: DashMap<String, (Instant, Option<Arc<ProjectLimits>>)>,
 }
 
+/// plan, quota_events_per_month, quota_notifications_per_month, overage, rate_limit_per_second.
+type LimitsRow = (String, Option<i64>, Option<i64>, String, Option<i64>);
+
 impl LimitCache {
     /// The project's limits (`None` when it does not exist), from the cache when fresh.
     pub async fn get(&self, db: &Db, project_id: &str) -> Result<Option<Arc<ProjectLimits>>> {
@@ -50,7 +53,7 @@ impl LimitCache {
                 return Ok(e.1.clone());
             }
         }
-        let row: Option<(String, Option<i64>, Option<i64>, String, Option<i64>)> = sqlx::query_as(
+        let row: Option<LimitsRow> = sqlx::query_as(
             "SELECT plan, quota_events_per_month, quota_notifications_per_month, overage, rate_limit_per_second \
              FROM projects WHERE id = $1",
         )

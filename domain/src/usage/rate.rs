@@ -49,7 +49,7 @@ impl RateLimits {
                 let remaining = snapshot.remaining_burst_capacity();
                 let used = limit.get() - remaining.min(limit.get());
                 // Each spent request comes back after 1/limit s.
-                let reset_secs = (u64::from(used) + u64::from(limit.get()) - 1) / u64::from(limit.get());
+                let reset_secs = u64::from(used).div_ceil(u64::from(limit.get()));
                 Ok(Some(RateStatus { limit: limit.get(), remaining, reset_secs }))
             }
             Err(not_until) => {

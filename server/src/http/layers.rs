@@ -70,7 +70,7 @@ impl Origins {
             }
         }
         let mut c = self.cached.write().await;
-        if !c.0.is_some_and(|at| at.elapsed() < ORIGINS_TTL) {
+        if c.0.is_none_or(|at| at.elapsed() >= ORIGINS_TTL) {
             match domain::projects::me::all_allowed_origins(&self.svc).await {
                 Ok(set) => *c = (Some(Instant::now()), Arc::new(set)),
                 Err(e) => tracing::warn!(error = %e, "could not read the allowed origins"),
