@@ -66,7 +66,7 @@ impl Mailer {
     /// outbox when no SMTP server is configured.
     pub fn queued(&self, id: &str, to: &str, subject: &str) {
         if self.smtp_configured {
-            self.wake.notify_one();
+            self.wake();
         } else {
             // No SMTP: the outbox row is the mail. The log names the domain only (the address is
             // personal data, the body may carry links that act as credentials).
@@ -75,30 +75,7 @@ impl Mailer {
         }
     }
 
-    /// Stores a mail inside the caller's transaction, so it exists exactly when the change that
-    /// caused it does; the caller calls [`Mailer::wake`] after committing.
-    pub(crate) async fn insert_in(
-        conn: &mut sqlx::AnyConnection,
-        to: &str,
-        subject: &str,
-        body: &str,
-    ) -> Result<String> {
-        let id = uuid::Uuid::now_v7().to_string();
-        sqlx::query(
-            "INSERT INTO outbox (id, to_address, subject, body_text, status, attempts, claimed_at, created_at, sent_at, error) \
-             VALUES ($1, $2, $3, $4, 'pending', 0, NULL, $5, NULL, NULL)",
-        )
-        .bind(&id)
-        .bind(to)
-        .bind(subject)
-        .bind(body)
-        .bind(time::to_db(time::now()))
-        .execute(&mut *conn)
-        .await?;
-        Ok(id)
-    }
-
-    /// Wakes the sender after mail was stored with [`Mailer::insert_in`].
+    /// Wakes the sender after mail was stored with [`Mailer::enqueue_with`] and committed.
     pub(crate) fn wake(&self) {
         if self.smtp_configured {
             self.wake.notify_one();

@@ -122,6 +122,6 @@ async fn mail(
             ""
         },
     );
-    crate::mail::Mailer::insert_in(conn, &to, &subject, &body).await?;
+    crate::mail::Mailer::enqueue_with(&mut *conn, &to, &subject, &body).await?;
     Ok(true)
 }
