@@ -1,6 +1,6 @@
 import { defineConfig, devices } from '@playwright/test';
 
-// Browser tests for the platform admin panel.
+// Browser tests for the admin panels (the client panel, white-labelling, the platform panel).
 //
 // The server is NOT started from here: scripts/test.sh starts the debug server binary on a free
 // port with a throw-away SQLite database and passes its address in BASE_URL (and the seeded
@@ -49,6 +49,8 @@ export default defineConfig({
             '--disable-background-networking',
             '--disable-component-update',
             '--disable-sync',
+            // Made-up custom domains (*.test) reach the server under test: the white-label tests.
+            '--host-resolver-rules=MAP *.test 127.0.0.1',
           ],
         },
       },

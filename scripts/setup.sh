@@ -8,6 +8,8 @@
 #   - wasm-bindgen-cli of exactly the wasm-bindgen version in Cargo.lock
 #   - wasm-opt from the npm package binaryen@132, into .tools/ (used by release builds; the
 #     Debian binaryen package is too old for current Rust wasm output)
+#   - Tailwind's own compiler, the npm package @tailwindcss/cli, into .tools/ (cargo-leptos runs
+#     the `tailwindcss` it finds on PATH for `tailwind-input-file`)
 #   - Chromium from apt, for the browser tests (Playwright's own browser download is not used)
 #   - the end2end/ npm packages (Playwright)
 #
@@ -20,6 +22,7 @@ cd "$NOTIFY_ROOT"
 
 CARGO_LEPTOS_VERSION=0.3.0
 BINARYEN_VERSION=132
+TAILWIND_VERSION=4.3.5
 DEFAULT_WASM_BINDGEN_VERSION=0.2.106
 
 say() { printf 'setup: %s\n' "$*"; }
@@ -114,6 +117,18 @@ case "$(command -v wasm-opt || true)" in
   "$tools_dir"/*) ;;
   *) die "wasm-opt on PATH is not the one in .tools/ (source scripts/env.sh)" ;;
 esac
+
+# --- tailwindcss (npm @tailwindcss/cli) --------------------------------------------------------
+installed_tailwind="$( ("$tools_dir/node_modules/.bin/tailwindcss" --help 2>/dev/null || true) | semver_of)"
+if [ "$installed_tailwind" = "$TAILWIND_VERSION" ]; then
+  say "tailwindcss $TAILWIND_VERSION: present in .tools/"
+else
+  say "tailwindcss: ${installed_tailwind:-missing}, installing @tailwindcss/cli@$TAILWIND_VERSION into .tools/"
+  mkdir -p "$tools_dir"
+  [ -f "$tools_dir/package.json" ] || printf '{\n  "name": "notify-tools",\n  "private": true\n}\n' >"$tools_dir/package.json"
+  npm install --prefix "$tools_dir" --no-audit --no-fund --loglevel=error --save-exact "@tailwindcss/cli@$TAILWIND_VERSION"
+  "$tools_dir/node_modules/.bin/tailwindcss" --help >/dev/null || die "tailwindcss from @tailwindcss/cli@$TAILWIND_VERSION does not run"
+fi
 
 if [ "${NOTIFY_SKIP_BROWSER:-0}" != 1 ]; then
   # --- Chromium --------------------------------------------------------------------------------

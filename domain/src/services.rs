@@ -90,6 +90,7 @@ impl Services {
             login_throttle: crate::auth::throttle::LoginThrottle::new(
                 settings.auth.login_attempts_per_address,
                 settings.auth.login_attempts_per_account,
+                settings.auth.signups_per_address_per_hour,
             ),
             rules: RuleCache::new(Duration::from_secs(5)),
             sandbox: crate::rules::sandbox::Sandbox::new(settings.rule_limits.clone()),

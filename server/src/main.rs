@@ -47,7 +47,7 @@ async fn run() -> Result<(), String> {
                     std::env::var("LEPTOS_SITE_ADDR").unwrap_or_else(|_| conf.leptos_options.site_addr.to_string());
                 println!(
                     "\n  First start: created the platform admin {email} with password {password}\n  \
-                     (kept in {}). Sign in at http://{at}/ and add your own admins.\n",
+                     (kept in {}). Sign in at http://{at}/platform/login and add your own admins;\n  client companies sign up at http://{at}/signup.\n",
                     kept.display()
                 );
             }

@@ -44,7 +44,7 @@ pub fn app(svc: Arc<Services>, hub: Arc<Hub>, leptos_options: LeptosOptions) -> 
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell));
     let api = http::layers::api(http::api_router().merge(realtime::routes()), svc);
-    http::layers::traced(api.merge(panel)).with_state(state)
+    http::layers::traced(api.merge(http::layers::panel(panel))).with_state(state)
 }
 
 /// Serves until the process is stopped.

@@ -1,4 +1,12 @@
-//! One module per page of the platform admin panel.
+//! One module per page (docs/PANELS.md "Pages"): the client panel's at the top, the platform
+//! panel's under [`platform`].
 
-pub mod projects;
-pub mod sign_in;
+pub mod dashboard;
+pub mod keys;
+pub mod login;
+pub mod platform;
+pub mod rules;
+pub mod settings;
+pub mod signup;
+pub mod users;
+pub mod webhook;

@@ -2,6 +2,7 @@
 //! build either.
 
 pub mod cache;
+pub mod client_addr;
 pub mod login;
 pub mod lru;
 pub mod passwords;

@@ -19,6 +19,8 @@ pub struct AuthSettings {
     pub login_attempts_per_account: u32,
     /// Sign-in attempts allowed per client address per minute before 429 (`LOGIN_ATTEMPTS_PER_ADDRESS`).
     pub login_attempts_per_address: u32,
+    /// Self-service sign-ups allowed per client address per hour (`SIGNUPS_PER_ADDRESS_PER_HOUR`).
+    pub signups_per_address_per_hour: u32,
     /// Password hashes (argon2id) computed at once, at most (`PASSWORD_HASH_CONCURRENCY`).
     pub password_hash_concurrency: usize,
     /// Lets webhooks target ports other than 80 and 443 (`WEBHOOK_ALLOW_ANY_PORT=true`).
@@ -35,6 +37,7 @@ impl Default for AuthSettings {
             metrics_token: None,
             login_attempts_per_account: 10,
             login_attempts_per_address: 30,
+            signups_per_address_per_hour: 10,
             password_hash_concurrency: 2,
             webhook_allow_any_port: false,
             request_timeout_secs: 30,
@@ -54,6 +57,7 @@ impl AuthSettings {
             metrics_token: var("METRICS_TOKEN"),
             login_attempts_per_account: number("LOGIN_ATTEMPTS_PER_ACCOUNT", d.login_attempts_per_account)?,
             login_attempts_per_address: number("LOGIN_ATTEMPTS_PER_ADDRESS", d.login_attempts_per_address)?,
+            signups_per_address_per_hour: number("SIGNUPS_PER_ADDRESS_PER_HOUR", d.signups_per_address_per_hour)?,
             password_hash_concurrency: number("PASSWORD_HASH_CONCURRENCY", d.password_hash_concurrency)?.max(1),
             webhook_allow_any_port: var("WEBHOOK_ALLOW_ANY_PORT")
                 .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes")),

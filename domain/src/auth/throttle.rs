@@ -1,7 +1,8 @@
 //! Login throttling: sign-in attempts per client address, and failed sign-ins per account. Past
 //! either budget a sign-in is refused with 429 (and `Retry-After`) before any password is
 //! checked, so a flood costs no argon2 work and guessing one account's password from many
-//! addresses is slowed down as much as from one.
+//! addresses is slowed down as much as from one. Self-service sign-ups are limited per client
+//! address here too.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -17,6 +18,7 @@ pub struct LoginThrottle {
     per_address: DefaultKeyedRateLimiter<IpAddr>,
     failures: DefaultKeyedRateLimiter<String>,
     locked_until: DashMap<String, Instant>,
+    signups: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 fn per_minute(n: u32) -> Quota {
@@ -24,12 +26,21 @@ fn per_minute(n: u32) -> Quota {
 }
 
 impl LoginThrottle {
-    pub fn new(attempts_per_address: u32, failures_per_account: u32) -> Self {
+    pub fn new(attempts_per_address: u32, failures_per_account: u32, signups_per_hour: u32) -> Self {
         LoginThrottle {
             per_address: RateLimiter::keyed(per_minute(attempts_per_address)),
             failures: RateLimiter::keyed(per_minute(failures_per_account)),
             locked_until: DashMap::new(),
+            signups: RateLimiter::keyed(Quota::per_hour(NonZeroU32::new(signups_per_hour.max(1)).expect("non-zero"))),
         }
+    }
+
+    /// Counts a sign-up from `client`; refuses it past the address's hourly budget.
+    pub fn signup(&self, client: Option<IpAddr>) -> Result<()> {
+        let Some(ip) = client else { return Ok(()) };
+        self.signups.check_key(&ip).map_err(|not_until| Error::RateLimited {
+            retry_after_secs: not_until.wait_time_from(DefaultClock::default().now()).as_secs().max(1),
+        })
     }
 
     /// Counts an attempt from `client` against `account`; refuses it when either is over budget.
@@ -63,6 +74,8 @@ impl LoginThrottle {
         self.per_address.shrink_to_fit();
         self.failures.retain_recent();
         self.failures.shrink_to_fit();
+        self.signups.retain_recent();
+        self.signups.shrink_to_fit();
         let now = Instant::now();
         self.locked_until.retain(|_, until| *until > now);
     }

@@ -17,6 +17,9 @@ use crate::validate;
 pub struct SettingsPatch {
     #[serde(default)]
     pub name: Option<String>,
+    /// The name the white-labelled panel shows (`settings.displayName`); `null` shows `name`.
+    #[serde(default, deserialize_with = "nullable")]
+    pub display_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     pub logo_url: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
@@ -48,6 +51,9 @@ impl SettingsPatch {
         let mut v = Validator::new();
         if let Some(name) = &self.name {
             v.check(validate::name(name, 255), "name", "must be 1 to 255 characters");
+        }
+        if let Some(Some(d)) = &self.display_name {
+            v.check(validate::name(d, 100), "displayName", "must be 1 to 100 characters");
         }
         if let Some(Some(url)) = &self.logo_url {
             v.check(validate::http_url(url), "logoUrl", "must be an http(s) URL of at most 500 characters");
@@ -89,42 +95,34 @@ impl SettingsPatch {
         p.custom_domain = patch::apply(p.custom_domain.take(), self.custom_domain.map(|d| d.map(|d| d.to_lowercase())));
         p.billing_email = patch::apply(p.billing_email.take(), self.billing_email);
         if let Some(origins) = self.allowed_origins {
-            if !p.settings.is_object() {
-                p.settings = serde_json::json!({});
-            }
-            let settings = p.settings.as_object_mut().expect("an object");
-            match origins {
-                Some(o) => settings.insert(
-                    "allowedOrigins".into(),
-                    o.iter().map(|o| o.trim_end_matches('/').to_ascii_lowercase()).collect::<Vec<_>>().into(),
-                ),
-                None => settings.remove("allowedOrigins"),
-            };
+            let origins = origins
+                .map(|o| o.iter().map(|o| o.trim_end_matches('/').to_ascii_lowercase()).collect::<Vec<_>>().into());
+            set_setting(p, "allowedOrigins", origins);
         }
         if let Some(timeout) = self.ack_timeout_seconds {
-            if !p.settings.is_object() {
-                p.settings = serde_json::json!({});
-            }
-            let settings = p.settings.as_object_mut().expect("an object");
-            match timeout {
-                Some(s) => settings.insert("ackTimeoutSeconds".into(), s.into()),
-                None => settings.remove("ackTimeoutSeconds"),
-            };
+            set_setting(p, "ackTimeoutSeconds", timeout.map(Into::into));
+        }
+        if let Some(display_name) = self.display_name {
+            set_setting(p, "displayName", display_name.map(|d| d.trim().to_string().into()));
         }
         Ok(())
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.name.is_none()
-            && self.logo_url.is_none()
-            && self.brand_color.is_none()
-            && self.custom_domain.is_none()
-            && self.billing_email.is_none()
-            && self.ack_timeout_seconds.is_none()
-            && self.allowed_origins.is_none()
-            && self.pusher_config.is_none()
-            && self.overage.is_none()
+        changed_fields(self).is_empty()
     }
+}
+
+/// Sets (`Some`) or removes (`None`) one key of the project's `settings` object.
+fn set_setting(p: &mut Project, key: &str, value: Option<serde_json::Value>) {
+    if !p.settings.is_object() {
+        p.settings = serde_json::json!({});
+    }
+    let settings = p.settings.as_object_mut().expect("an object");
+    match value {
+        Some(v) => settings.insert(key.into(), v),
+        None => settings.remove(key),
+    };
 }
 
 /// `https://app.example.com` or `http://localhost:3000`: a scheme, a host and maybe a port.
@@ -206,6 +204,9 @@ fn changed_fields(p: &SettingsPatch) -> Vec<&'static str> {
     let mut f = vec![];
     if p.name.is_some() {
         f.push("name")
+    }
+    if p.display_name.is_some() {
+        f.push("displayName")
     }
     if p.logo_url.is_some() {
         f.push("logoUrl")

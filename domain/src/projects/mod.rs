@@ -1,10 +1,12 @@
 //! Projects, the tenants (SPEC §4.1): created and governed by platform staff ([`platform`]), and
-//! seen and configured by their own admins ([`me`]).
+//! seen and configured by their own admins ([`me`]), or signed up by themselves ([`signup`]).
 
+pub mod domains;
 pub mod me;
 pub mod platform;
 pub mod pusher;
 pub mod pusher_jobs;
+pub mod signup;
 
 use serde::Serialize;
 

@@ -30,6 +30,9 @@ pub struct NewProject {
     pub owner_email: Option<String>,
     #[serde(default)]
     pub owner_password: Option<String>,
+    /// The owner's name, kept in the owner's `metadata.name`.
+    #[serde(default)]
+    pub owner_name: Option<String>,
 }
 
 /// A new project, its first key pair (secret shown once) and its owner when one was asked for.
@@ -127,7 +130,7 @@ pub(crate) async fn insert(svc: &Services, input: NewProject, created_by: Option
     .await?;
     let owner = match (&input.owner_email, &input.owner_password) {
         (Some(email), Some(password)) => {
-            let owner = users::insert_owner(&mut tx, &id, email, password).await?;
+            let owner = users::insert_owner(&mut tx, &id, email, password, input.owner_name.as_deref()).await?;
             sqlx::query("UPDATE projects SET owner_id = $1 WHERE id = $2")
                 .bind(&owner.id)
                 .bind(&id)

@@ -104,6 +104,16 @@ async fn check(svc: &Services, t: &Tenant, r: &Rule) -> Result<()> {
     })
 }
 
+/// Checks a rule's texts as saving it would (sizes, then compiling them in the sandbox), without
+/// saving anything: the panel's editor calls it as the admin types. A blank title or message is
+/// left to the save.
+pub async fn check_text(svc: &Services, t: &Tenant, condition: &str, title: &str, message: &str) -> Result<()> {
+    t.require(Permission::RulesManage)?;
+    compile::within_size(condition, title, message)?;
+    let text = super::sandbox::RuleText { condition: condition.into(), title: title.into(), message: message.into() };
+    svc.sandbox.check(&text).await
+}
+
 pub async fn create(svc: &Services, t: &Tenant, input: RuleInput, meta: &RequestMeta) -> Result<Rule> {
     t.require(Permission::RulesManage)?;
     crate::usage::quota::require_room(svc, t.project_id(), crate::usage::quota::Counted::Rules, 1).await?;

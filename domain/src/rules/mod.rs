@@ -10,7 +10,7 @@ pub mod sandbox;
 
 use serde::Serialize;
 
-pub use crud::{create, delete, get, list, update, RuleInput};
+pub use crud::{check_text, create, delete, get, list, update, RuleInput};
 pub use dry_run::{test, TestResult};
 
 use crate::time::{self, Timestamp};

@@ -84,14 +84,23 @@ pub async fn require_room(svc: &Services, project_id: &str, what: Counted, addin
         .await?
         .flatten();
     let Some(limit) = limit else { return Ok(()) };
-    let used: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE project_id = $1"))
-        .bind(project_id)
-        .fetch_one(svc.db.pool())
-        .await?;
+    let used = count_of(svc, project_id, table).await?;
     if used + adding > limit {
         return Err(count_exceeded(name, limit, used));
     }
     Ok(())
+}
+
+/// How many of `what` the tenant's project holds now (what its count limit is measured against).
+pub async fn count(svc: &Services, t: &crate::auth::Tenant, what: Counted) -> Result<i64> {
+    count_of(svc, t.project_id(), what.column_and_table().1).await
+}
+
+async fn count_of(svc: &Services, project_id: &str, table: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE project_id = $1"))
+        .bind(project_id)
+        .fetch_one(svc.db.pool())
+        .await?)
 }
 
 /// Features some plans lack.

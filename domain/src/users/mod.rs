@@ -108,6 +108,7 @@ pub(crate) async fn insert_owner(
     project_id: &str,
     email: &str,
     password: &str,
+    name: Option<&str>,
 ) -> Result<User> {
     let now = time::now();
     let user = User {
@@ -118,7 +119,10 @@ pub(crate) async fn insert_owner(
         roles: vec![ADMIN_ROLE.to_string()],
         status: "active".into(),
         external_user_id: None,
-        metadata: serde_json::json!({}),
+        metadata: match name {
+            Some(n) => serde_json::json!({ "name": n.trim() }),
+            None => serde_json::json!({}),
+        },
         push_tokens: serde_json::json!({}),
         created_at: now,
         updated_at: now,

@@ -7,6 +7,7 @@ use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 use domain::audit::RequestMeta;
+use domain::auth::client_addr;
 use domain::auth::settings::AuthSettings;
 use domain::auth::{self, PlatformAdminCtx, Principal, PublicProject, Tenant};
 use domain::Error;
@@ -48,10 +49,8 @@ where
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let app = AppState::from_ref(state);
-        Ok(Meta(RequestMeta {
-            ip: client_addr(parts, &app.svc.settings.auth).map(|a| a.to_string()),
-            user_agent: parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string),
-        }))
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        Ok(Meta(client_addr::request_meta(peer, &parts.headers, &app.svc.settings.auth)))
     }
 }
 
@@ -73,7 +72,7 @@ where
 
 fn client_addr(parts: &Parts, settings: &AuthSettings) -> Option<IpAddr> {
     let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())?;
-    Some(super::client_addr::resolve(peer, &parts.headers, settings))
+    Some(client_addr::resolve(peer, &parts.headers, settings))
 }
 
 fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {

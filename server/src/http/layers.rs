@@ -31,6 +31,30 @@ pub fn api<S: Clone + Send + Sync + 'static>(router: Router<S>, svc: Arc<Service
     router.layer(axum::middleware::from_fn_with_state(timeout, time_limit)).layer(cors(svc))
 }
 
+/// The panels' server functions answer only requests from the panel's own pages: a `POST` under
+/// `/_panel/` must carry an `Origin` whose host is the request's `Host` (docs/PANELS.md
+/// "Sessions"). With the SameSite=Lax session cookie, a page of another site cannot act as the
+/// signed-in admin.
+pub fn panel<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    router.layer(axum::middleware::from_fn(same_origin))
+}
+
+async fn same_origin(req: Request, next: Next) -> Response {
+    if req.method() != Method::POST || !req.uri().path().starts_with("/_panel/") {
+        return next.run(req).await;
+    }
+    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok());
+    let origin_host = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .and_then(|o| o.split_once("://").map(|(_, rest)| rest.trim_end_matches('/').to_string()));
+    match (host, origin_host) {
+        (Some(h), Some(o)) if h.eq_ignore_ascii_case(&o) => next.run(req).await,
+        _ => envelope(StatusCode::FORBIDDEN, "forbidden", "this request did not come from the panel's own pages"),
+    }
+}
+
 /// Request ids and the span, around everything (panel pages included).
 pub fn traced<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
     router

@@ -1,7 +1,6 @@
 //! The REST API under `/api/v1`, `/healthz` and `/metrics`. Handlers are thin: extract, call one
 //! domain function, shape the answer.
 
-mod client_addr;
 pub mod error;
 pub mod extract;
 pub mod layers;
@@ -30,6 +29,7 @@ pub struct AppState {
 /// `/api/…`, `/healthz` and `/metrics`, with JSON answers for unknown routes and wrong methods.
 pub fn api_router() -> Router<AppState> {
     let v1 = Router::new()
+        .merge(routes::signup::routes())
         .nest("/platform", routes::platform::routes())
         .nest("/auth", routes::auth::routes())
         .nest("/projects/me", routes::projects_me::routes())

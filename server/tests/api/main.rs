@@ -20,6 +20,7 @@ mod push;
 mod quotas;
 mod realtime;
 mod roles;
+mod signup;
 mod storage;
 mod users;
 mod webhooks;

@@ -11,5 +11,6 @@ pub mod projects_me;
 pub mod push;
 pub mod roles;
 pub mod rules;
+pub mod signup;
 pub mod users;
 pub mod webhooks;

@@ -4,8 +4,20 @@
 
 use std::net::IpAddr;
 
-use axum::http::HeaderMap;
-use domain::auth::settings::AuthSettings;
+use http::HeaderMap;
+
+use super::settings::AuthSettings;
+use crate::audit::RequestMeta;
+
+/// What the audit log records of a request: the client's address ([`resolve`]d from the TCP
+/// `peer`, when known) and its `User-Agent`. The REST API and the panels' server functions both
+/// build it here.
+pub fn request_meta(peer: Option<IpAddr>, headers: &HeaderMap, settings: &AuthSettings) -> RequestMeta {
+    RequestMeta {
+        ip: peer.map(|p| resolve(p, headers, settings).to_string()),
+        user_agent: headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string),
+    }
+}
 
 pub fn resolve(peer: IpAddr, headers: &HeaderMap, settings: &AuthSettings) -> IpAddr {
     if !settings.trusts(peer) {
@@ -49,7 +61,7 @@ fn parse_node(s: &str) -> Option<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use domain::auth::settings::IpRange;
+    use crate::auth::settings::IpRange;
 
     fn settings(trusted: &[&str]) -> AuthSettings {
         AuthSettings {

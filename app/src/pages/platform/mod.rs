@@ -1,0 +1,4 @@
+//! The platform panel's pages.
+
+pub mod login;
+pub mod projects;

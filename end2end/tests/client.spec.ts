@@ -1,0 +1,145 @@
+// The client panel's pages, each through its main flow, as a project admin signed in on the
+// platform's own host; axe and a screenshot on each.
+import { test, expect } from '@playwright/test';
+import { BASE_URL, expectAccessible, makeProject, ownerToken, reportBrowserProblems, screenshot, signIn, unique } from './support';
+
+test('API keys: create one (secret shown once) and revoke it', async ({ page, request }) => {
+  const p = await makeProject(request, `Keys ${unique()}`);
+  reportBrowserProblems(page);
+  await signIn(page, p, '/keys');
+  await expect(page).toHaveURL(/\/keys$/);
+  await page.getByLabel('Name').fill('CI key');
+  await page.getByLabel('Send events').check();
+  await page.getByRole('button', { name: 'Create key' }).click();
+  const secret = page.getByLabel('Secret key');
+  await expect(secret).toHaveValue(/^sk_(live|test)_/);
+  const row = page.getByRole('row', { name: /CI key/ });
+  await expect(row).toContainText('events:write');
+  await expectAccessible(page);
+  await screenshot(page, 'keys');
+
+  await row.getByRole('button', { name: 'Revoke' }).click();
+  await row.getByRole('button', { name: 'Confirm revoke' }).click();
+  await expect(page.getByRole('row', { name: /CI key/ })).toContainText('revoked');
+});
+
+test('rules: build a condition, see it checked, save, and test it on a sample', async ({ page, request }) => {
+  const p = await makeProject(request, `Rules ${unique()}`);
+  reportBrowserProblems(page);
+  await signIn(page, p, '/rules');
+  await expect(page.getByText('No rules yet')).toBeVisible();
+  await page.getByRole('link', { name: 'New rule' }).click();
+  await expect(page.getByRole('heading', { name: 'New rule' })).toBeVisible();
+  await page.getByLabel('Name', { exact: true }).fill('Big orders');
+
+  // A broken condition is reported where it is written.
+  const condition = page.getByLabel('Condition (CEL)');
+  await condition.fill('payload.total >');
+  await expect(page.locator('#condition-check')).toContainText('invalid CEL');
+
+  // The builder writes CEL.
+  await page.getByRole('button', { name: 'Add condition' }).click();
+  const fields = page.getByLabel('Field', { exact: true });
+  await fields.nth(1).fill('payload.total');
+  await page.getByLabel('Operator').nth(1).selectOption('>');
+  await page.getByLabel('Value', { exact: true }).nth(1).fill('100');
+  await page.getByRole('button', { name: 'Use these conditions' }).click();
+  await expect(condition).toHaveValue('type == "order.created" && payload.total > 100');
+  await expect(page.locator('#condition-check')).toContainText('compile');
+
+  await page.getByLabel('Title template').fill('Order {{ payload.orderId }} for {{ payload.total }}');
+  await page.getByRole('button', { name: 'Create rule' }).click();
+  await expect(page).toHaveURL(/\/rules\/[0-9a-f-]{36}$/);
+  await expect(page.getByRole('heading', { name: 'Big orders' })).toBeVisible();
+
+  await page.getByLabel('Payload (JSON)').fill('{"orderId": 7, "total": 250}');
+  await page.getByRole('button', { name: 'Run test' }).click();
+  const result = page.getByRole('status').filter({ hasText: 'Matched' });
+  await expect(result).toContainText('yes');
+  await expect(result).toContainText('Order 7 for 250');
+  await expectAccessible(page);
+  await screenshot(page, 'rule-editor');
+
+  await page.goto(`${BASE_URL}/rules`);
+  await expect(page.getByRole('link', { name: 'Big orders' })).toBeVisible();
+  await expectAccessible(page);
+  await screenshot(page, 'rules');
+});
+
+test('users: approve a pending one, disable and delete', async ({ page, request }) => {
+  const p = await makeProject(request, `Users ${unique()}`);
+  const email = `pending-${unique()}@example.com`;
+  const reg = await request.post(`${BASE_URL}/api/v1/users/register`, {
+    headers: { 'X-API-Key': p.key },
+    data: { email, password: 'user-password-1' },
+  });
+  expect(reg.status(), await reg.text()).toBe(201);
+  reportBrowserProblems(page);
+  await signIn(page, p, '/users?status=pending');
+  const row = page.getByRole('row', { name: new RegExp(email) });
+  await expect(row).toContainText('pending');
+  await expectAccessible(page);
+  await screenshot(page, 'users');
+  await row.getByRole('button', { name: 'Approve' }).click();
+  await expect(page.getByText('No users match.')).toBeVisible();
+
+  await page.goto(`${BASE_URL}/users?q=${encodeURIComponent(email)}`);
+  const active = page.getByRole('row', { name: new RegExp(email) });
+  await expect(active).toContainText('active');
+  await active.getByRole('button', { name: 'Disable' }).click();
+  await expect(active).toContainText('disabled');
+  await active.getByRole('button', { name: 'Delete' }).click();
+  await active.getByRole('button', { name: 'Confirm delete' }).click();
+  await expect(page.getByText('No users match.')).toBeVisible();
+});
+
+test('webhook: set the endpoint, keep the secret, send a test and see it in the log', async ({ page, request }) => {
+  const p = await makeProject(request, `Hooks ${unique()}`);
+  reportBrowserProblems(page);
+  await signIn(page, p, '/webhook');
+  await page.getByLabel('Endpoint URL').fill(`${BASE_URL}/healthz`);
+  await page.getByRole('button', { name: 'Save endpoint' }).click();
+  await expect(page.getByLabel('Signing secret')).toHaveValue(/^whsec_/);
+  await page.getByRole('button', { name: 'Send test' }).click();
+  await expect(page.getByText(/Test message .* queued/)).toBeVisible();
+  // The log fills in once the worker has sent it.
+  await expect(async () => {
+    await page.reload();
+    await expect(page.getByRole('cell', { name: 'webhook.test' }).first()).toBeVisible({ timeout: 2_000 });
+  }).toPass({ timeout: 30_000 });
+  await expectAccessible(page);
+  await screenshot(page, 'webhook');
+});
+
+test('settings: branding saves and a bad colour is refused at its field', async ({ page, request }) => {
+  const p = await makeProject(request, `Settings ${unique()}`);
+  reportBrowserProblems(page);
+  await signIn(page, p, '/settings');
+  await page.getByLabel('Brand colour').fill('teal');
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await expect(page.getByText('must be a #rrggbb colour')).toBeVisible();
+  await page.getByLabel('Brand colour').fill('#0f766e');
+  await page.getByLabel('Display name').fill('Acme Alerts');
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await expect(page.getByText('Settings saved.')).toBeVisible();
+  await page.reload();
+  await expect(page.getByLabel('Brand colour')).toHaveValue('#0f766e');
+  await expectAccessible(page);
+  await screenshot(page, 'settings');
+});
+
+test("another project's rule is not found", async ({ page, request }) => {
+  const a = await makeProject(request, `A ${unique()}`);
+  const b = await makeProject(request, `B ${unique()}`);
+  const tokenB = await ownerToken(request, b);
+  const rule = await request.post(`${BASE_URL}/api/v1/rules`, {
+    headers: { Authorization: `Bearer ${tokenB}` },
+    data: { name: 'B only', condition: 'true', title: 'x', targetRoles: ['admin'] },
+  });
+  expect(rule.status(), await rule.text()).toBe(201);
+  const { id } = (await rule.json()) as { id: string };
+  await signIn(page, a);
+  await page.goto(`${BASE_URL}/rules/${id}`);
+  await expect(page.getByRole('heading', { name: 'Not found' })).toBeVisible();
+  await expect(page.getByText('B only')).toHaveCount(0);
+});
