@@ -47,6 +47,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=login::LoginPage ssr=ssr.clone()/>
                 <Route path=path!("/signup") view=signup::SignupPage ssr=ssr.clone()/>
                 <Route path=path!("/") view=dashboard::DashboardPage ssr=ssr.clone()/>
+                <Route path=path!("/activity") view=activity::ActivityPage ssr=ssr.clone()/>
                 <Route path=path!("/rules") view=rules::RulesPage ssr=ssr.clone()/>
                 <Route path=path!("/rules/new") view=rules::RuleEditorPage ssr=ssr.clone()/>
                 <Route path=path!("/rules/:id") view=rules::RuleEditorPage ssr=ssr.clone()/>

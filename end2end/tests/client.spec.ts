@@ -143,3 +143,35 @@ test("another project's rule is not found", async ({ page, request }) => {
   await expect(page.getByRole('heading', { name: 'Not found' })).toBeVisible();
   await expect(page.getByText('B only')).toHaveCount(0);
 });
+
+test('activity: an event shows its status, payload and the notification it caused', async ({ page, request }) => {
+  const p = await makeProject(request, `Activity ${unique()}`);
+  const token = await ownerToken(request, p);
+  const rule = await request.post(`${BASE_URL}/api/v1/rules`, {
+    headers: { Authorization: `Bearer ${token}` },
+    data: { name: 'Orders', condition: 'type == "order.created"', title: 'Order {{ payload.orderId }}', targetRoles: ['admin'] },
+  });
+  expect(rule.status(), await rule.text()).toBe(201);
+  const sent = await request.post(`${BASE_URL}/api/v1/events`, {
+    headers: { 'X-API-Key': p.key, 'X-API-Secret': p.secret },
+    data: { type: 'order.created', payload: { orderId: 99 } },
+  });
+  expect(sent.status()).toBe(202);
+  await request.post(`${BASE_URL}/api/v1/events`, {
+    headers: { 'X-API-Key': p.key, 'X-API-Secret': p.secret },
+    data: { type: 'user.signup', payload: {} },
+  });
+  reportBrowserProblems(page);
+  await signIn(page, p, '/activity?type=order.created');
+  const card = page.getByRole('article', { name: 'Event order.created' });
+  await expect(async () => {
+    await page.reload();
+    await expect(card).toContainText('processed', { timeout: 2_000 });
+  }).toPass({ timeout: 30_000 });
+  await expect(page.getByRole('article', { name: 'Event user.signup' })).toHaveCount(0);
+  await card.getByText('Details').click();
+  await expect(card).toContainText('Notification: Order 99');
+  await expect(card).toContainText('"orderId": 99');
+  await expectAccessible(page);
+  await screenshot(page, 'activity');
+});

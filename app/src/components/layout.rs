@@ -9,8 +9,9 @@ use leptos_router::hooks::use_location;
 use crate::server_fns::session::{load_panel_context, Brand, PanelContext, SignOut};
 
 /// The client panel's pages, in navigation order: (path, label).
-pub const CLIENT_NAV: [(&str, &str); 6] = [
+pub const CLIENT_NAV: [(&str, &str); 7] = [
     ("/", "Dashboard"),
+    ("/activity", "Activity"),
     ("/rules", "Rules"),
     ("/users", "Users"),
     ("/keys", "API keys"),

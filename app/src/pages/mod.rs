@@ -1,6 +1,7 @@
 //! One module per page (docs/PANELS.md "Pages"): the client panel's at the top, the platform
 //! panel's under [`platform`].
 
+pub mod activity;
 pub mod dashboard;
 pub mod keys;
 pub mod login;

@@ -3,6 +3,7 @@
 //! answers a small serialisable view of the result. The views are read off the domain's own JSON
 //! (the REST API's shapes), so the panel and the API cannot disagree on a field.
 
+pub mod activity;
 pub mod dashboard;
 pub mod keys;
 pub mod platform;

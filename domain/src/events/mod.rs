@@ -12,6 +12,7 @@ pub use validate::{validate, ValidEvent, MAX_BATCH};
 
 use crate::auth::{Permission, Tenant};
 use crate::error::{Error, Result};
+use crate::page::{Cursor, Page, PageRequest};
 use crate::services::Services;
 use crate::time::{self, Timestamp};
 use crate::usage;
@@ -52,33 +53,75 @@ struct EventRow {
     error: Option<String>,
 }
 
+const EVENT_COLUMNS: &str =
+    "id, project_id, type, payload, source, client_event_id, client_timestamp, received_at, status, processed_at, error";
+
 /// One event of the tenant's project, with the notifications it caused.
 pub async fn get(svc: &Services, t: &Tenant, id: &str) -> Result<Event> {
     t.require(Permission::EventsWrite)?;
     let id = crate::validate::id(id)?;
-    let r: EventRow = sqlx::query_as(
-        "SELECT id, project_id, type, payload, source, client_event_id, client_timestamp, received_at, status, \
-         processed_at, error FROM events WHERE project_id = $1 AND id = $2",
-    )
+    let r: EventRow = sqlx::query_as(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE project_id = $1 AND id = $2"))
+        .bind(t.project_id())
+        .bind(&id)
+        .fetch_optional(svc.db.pool())
+        .await?
+        .ok_or(Error::NotFound)?;
+    Ok(r.into_event(notification_ids(svc, t, &id).await?))
+}
+
+/// `GET /events` filters; both optional.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListFilter {
+    #[serde(rename = "type")]
+    pub event_type: Option<String>,
+    /// `accepted`, `processed` or `failed`.
+    pub status: Option<String>,
+}
+
+/// The project's events, newest first, each with the notifications it caused.
+pub async fn list(svc: &Services, t: &Tenant, filter: ListFilter, page: PageRequest) -> Result<Page<Event>> {
+    t.require(Permission::EventsWrite)?;
+    let nonempty = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let (before, before_id) = page.keyset();
+    let rows: Vec<EventRow> = sqlx::query_as(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE project_id = $1 AND (received_at, id) < ($2, $3) \
+         AND ($4 IS NULL OR type = $4) AND ($5 IS NULL OR status = $5) \
+         ORDER BY received_at DESC, id DESC LIMIT $6"
+    ))
     .bind(t.project_id())
-    .bind(&id)
-    .fetch_optional(svc.db.pool())
-    .await?
-    .ok_or(Error::NotFound)?;
-    Ok(Event {
-        id: r.id,
-        project_id: r.project_id,
-        event_type: r.event_type,
-        payload: serde_json::from_str(&r.payload).unwrap_or_default(),
-        source: r.source,
-        client_event_id: r.client_event_id,
-        client_timestamp: time::opt_from_db(r.client_timestamp),
-        received_at: time::from_db(&r.received_at),
-        status: r.status,
-        processed_at: time::opt_from_db(r.processed_at),
-        error: r.error,
-        notification_ids: notification_ids(svc, t, &id).await?,
-    })
+    .bind(before)
+    .bind(before_id)
+    .bind(nonempty(filter.event_type))
+    .bind(nonempty(filter.status))
+    .bind(page.fetch_limit())
+    .fetch_all(svc.db.pool())
+    .await?;
+    let mut events = Vec::with_capacity(rows.len());
+    for r in rows {
+        let ids = notification_ids(svc, t, &r.id).await?;
+        events.push(r.into_event(ids));
+    }
+    Ok(Page::from_rows(events, page.limit, |e: &Event| Cursor(format!("{}{}", time::to_db(e.received_at), e.id))))
+}
+
+impl EventRow {
+    fn into_event(self, notification_ids: Vec<String>) -> Event {
+        Event {
+            id: self.id,
+            project_id: self.project_id,
+            event_type: self.event_type,
+            payload: serde_json::from_str(&self.payload).unwrap_or_default(),
+            source: self.source,
+            client_event_id: self.client_event_id,
+            client_timestamp: time::opt_from_db(self.client_timestamp),
+            received_at: time::from_db(&self.received_at),
+            status: self.status,
+            processed_at: time::opt_from_db(self.processed_at),
+            error: self.error,
+            notification_ids,
+        }
+    }
 }
 
 async fn notification_ids(svc: &Services, t: &Tenant, event_id: &str) -> Result<Vec<String>> {

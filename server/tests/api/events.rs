@@ -138,3 +138,39 @@ async fn concurrent_events_are_all_stored() {
     assert_eq!(m.body["events"]["total"], 150);
     app.teardown().await;
 }
+
+#[tokio::test]
+async fn events_are_listed_newest_first_filtered_and_paged_within_the_project() {
+    let app = TestApp::spawn_without_worker(|_| {}).await;
+    let p = app.project("Lister").await;
+    let other = app.project("Other").await;
+    for i in 0..3 {
+        let r = app.send_event(&p, json!({"type": "order.created", "payload": {"n": i}})).await;
+        assert_eq!(r.status, 202, "{}", r.body);
+    }
+    app.send_event(&p, json!({"type": "user.signup", "payload": {}})).await;
+    app.send_event(&other, json!({"type": "order.created", "payload": {}})).await;
+
+    let all = app.get("/api/v1/events", Some(&p.admin_token)).await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    let data = all.body["data"].as_array().unwrap();
+    assert_eq!(data.len(), 4, "only this project's: {}", all.body);
+    assert_eq!(data[0]["type"], "user.signup");
+    assert_eq!(data[0]["status"], "accepted");
+
+    let orders = app.get("/api/v1/events?type=order.created&limit=2", Some(&p.admin_token)).await;
+    let page1 = orders.body["data"].as_array().unwrap();
+    assert_eq!(page1.len(), 2);
+    assert_eq!(page1[0]["payload"]["n"], 2);
+    let cursor = orders.body["nextCursor"].as_str().expect("a next page");
+    let rest =
+        app.get(&format!("/api/v1/events?type=order.created&limit=2&cursor={cursor}"), Some(&p.admin_token)).await;
+    assert_eq!(rest.body["data"].as_array().unwrap().len(), 1, "{}", rest.body);
+    assert!(rest.body["nextCursor"].is_null());
+
+    let processed = app.get("/api/v1/events?status=processed", Some(&p.admin_token)).await;
+    assert_eq!(processed.body["data"].as_array().unwrap().len(), 0);
+    let by_key = app.request(Method::GET, "/api/v1/events?limit=1", Auth::Key(&p.key, &p.secret), None).await;
+    assert_eq!(by_key.status, 200);
+    app.teardown().await;
+}

@@ -1,4 +1,4 @@
-//! `/api/v1/events`: a project's backend sends events and reads their status.
+//! `/api/v1/events`: a project's backend sends events, reads their status, and lists them.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -10,11 +10,11 @@ use domain::events::{self, Outcome};
 use domain::usage::quota::{self, QuotaStatus};
 
 use crate::http::error::ApiResult;
-use crate::http::extract::{ApiJson, Authed};
+use crate::http::extract::{ApiJson, ApiQuery, Authed, PageQuery};
 use crate::http::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/", post(send)).route("/batch", post(send_batch)).route("/{id}", get(status))
+    Router::new().route("/", post(send).get(list)).route("/batch", post(send_batch)).route("/{id}", get(status))
 }
 
 /// `X-Quota-*` (events this month; `unlimited` without a limit) and the key's `RateLimit-*`.
@@ -61,4 +61,14 @@ async fn send_batch(
 
 async fn status(State(s): State<AppState>, Authed(t): Authed, Path(id): Path<String>) -> ApiResult<impl IntoResponse> {
     Ok((headers(&t, None), Json(events::get(&s.svc, &t, &id).await?)))
+}
+
+/// Newest first; `?type=` and `?status=` filter.
+async fn list(
+    State(s): State<AppState>,
+    Authed(t): Authed,
+    ApiQuery(page): ApiQuery<PageQuery>,
+    ApiQuery(filter): ApiQuery<events::ListFilter>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(events::list(&s.svc, &t, filter, page.page()).await?))
 }
