@@ -15,7 +15,7 @@ test('a platform admin signs in and finds a project made through the API', async
 
   // Without a session the panel sends the browser to sign in, and back afterwards.
   await page.goto(`${BASE_URL}/platform/projects`);
-  await expect(page).toHaveURL(/\/platform\/login\?next=%2Fplatform%2Fprojects/);
+  await expect(page).toHaveURL(/\/platform\/login\?next=\/platform\/projects$/);
   await hydrated(page);
   await expectAccessible(page);
   await screenshot(page, 'platform-login');

@@ -102,6 +102,11 @@ pub fn ToSignIn(login: &'static str) -> impl IntoView {
     let location = use_location();
     let next = location.pathname.get_untracked() + &location.search.get_untracked();
     let next = if next.is_empty() || next == "/" { String::new() } else { format!("?next={}", encode(&next)) };
+    // The router's redirect names the place; the status that makes a browser go there is ours.
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::FOUND);
+    }
     view! { <Redirect path=format!("{login}{next}")/> }
 }
 

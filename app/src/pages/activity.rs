@@ -98,7 +98,7 @@ fn EventCard(e: EventLine) -> impl IntoView {
                     }).collect_view()}
                 </ol>
                 <h3 class="mt-3 text-xs font-semibold uppercase tracking-wide text-slate-600">"Payload"</h3>
-                <pre class="mt-1 overflow-x-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100"><code>{e.payload}</code></pre>
+                <pre tabindex="0" class="mt-1 overflow-x-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100"><code>{e.payload}</code></pre>
             </details>
         </article>
     }

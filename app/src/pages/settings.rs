@@ -60,7 +60,7 @@ fn SettingsForm(s: SettingsView, save: ServerAction<SaveSettings>) -> impl IntoV
             {domain.map(|d| view! {
                 <Card title="Custom domain">
                     <p class="text-sm text-slate-800">"Create this DNS record, then your panel answers at " <code>{format!("https://{d}")}</code> ":"</p>
-                    <pre class="mt-2 overflow-x-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100"><code>{format!("{d}.  CNAME  {}.", s.cname_target)}</code></pre>
+                    <pre tabindex="0" class="mt-2 overflow-x-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100"><code>{format!("{d}.  CNAME  {}.", s.cname_target)}</code></pre>
                     <p class="mt-3 text-sm text-slate-800">"Status: "
                         {if s.domain_active { view! { <Badge text="active"/> } } else { view! { <Badge text="pending"/> } }}
                     </p>

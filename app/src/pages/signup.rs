@@ -85,7 +85,7 @@ fn Snippet(#[prop(into)] title: String, code: String) -> impl IntoView {
     view! {
         <div>
             <h3 class="text-sm font-semibold text-slate-800">{title}</h3>
-            <pre class="mt-1 overflow-x-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100"><code>{code}</code></pre>
+            <pre tabindex="0" class="mt-1 overflow-x-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100"><code>{code}</code></pre>
         </div>
     }
 }

@@ -105,6 +105,12 @@ pub fn user_error(e: domain::Error) -> ServerFnError {
     if let domain::Error::Internal(detail) = &e {
         tracing::error!(error = %detail, "panel request failed");
     }
+    // The API's status for the error (a refused form is a 400, not a failure of the server).
+    if let (Some(response), Ok(status)) =
+        (use_context::<leptos_axum::ResponseOptions>(), http::StatusCode::from_u16(e.status()))
+    {
+        response.set_status(status);
+    }
     let object = e.error_object();
     let fields = object["details"]["fields"]
         .as_object()
@@ -117,6 +123,8 @@ pub fn user_error(e: domain::Error) -> ServerFnError {
     problem(Problem { message, fields })
 }
 
+/// No one is signed in. It sets no status: pages ask this of every request (the sign-in page too),
+/// and their frame answers with the redirect to sign-in.
 pub fn sign_in_first() -> ServerFnError {
     problem(Problem { message: super::SIGN_IN_FIRST.into(), ..Default::default() })
 }
