@@ -4,7 +4,7 @@
 #   bash scripts/test.sh
 #
 #   1. scripts/setup.sh (tools; idempotent), then `cargo fmt --all --check` (rustfmt.toml) and
-#      `cargo clippy -p domain -p server --tests -- -D warnings`
+#      `cargo clippy -p domain -p server -p app --features app/ssr --tests -- -D warnings`
 #   2. cargo leptos build            (debug: hydrate wasm into target/site + the server binary)
 #   3. Rust tests of domain + server on the defaults (embedded SQLite, in-process queue)
 #   4. the same tests again against PostgreSQL and Redis (TEST_DATABASE_URL, TEST_REDIS_URL),
@@ -116,19 +116,19 @@ test_build_env=(
 )
 
 if command -v cargo-nextest >/dev/null 2>&1; then
-  test_cmd=(cargo nextest run -p domain -p server --no-fail-fast --no-tests=warn)
+  test_cmd=(cargo nextest run -p domain -p server -p app --features app/ssr --no-fail-fast --no-tests=warn)
 else
   note "cargo-nextest not found, using cargo test"
-  test_cmd=(cargo test -p domain -p server --no-fail-fast)
+  test_cmd=(cargo test -p domain -p server -p app --features app/ssr --no-fail-fast)
 fi
 # shellcheck disable=SC2206
 test_cmd+=(${NOTIFY_TEST_ARGS:-})
 
-stage "cargo clippy -p domain -p server --tests -- -D warnings"
+stage "cargo clippy -p domain -p server -p app --tests -- -D warnings"
 if cargo clippy --version >/dev/null 2>&1; then
   status=0
   # With the test build's settings, as `cargo check` would be run.
-  env "${test_build_env[@]}" cargo clippy -p domain -p server --tests -- -D warnings || status=$?
+  env "${test_build_env[@]}" cargo clippy -p domain -p server -p app --features app/ssr --tests -- -D warnings || status=$?
   record "lints (cargo clippy -D warnings)" "$status"
 else
   note "clippy is not installed with this toolchain; lints not checked"

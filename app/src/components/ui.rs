@@ -36,6 +36,9 @@ pub fn Card(#[prop(optional, into)] title: Option<String>, children: Children) -
 
 pub const INPUT: &str = "mt-1 block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm \
     text-slate-900 shadow-sm focus:border-brand focus:outline-none focus:ring-2 focus:ring-brand/40";
+/// [`INPUT`] for controls that sit in a row: no width of its own, no top margin.
+pub const INPUT_INLINE: &str = "rounded-md border border-slate-300 bg-white px-3 py-2 text-sm text-slate-900 \
+    shadow-sm focus:border-brand focus:outline-none focus:ring-2 focus:ring-brand/40";
 pub const BUTTON: &str = "inline-flex items-center justify-center rounded-md bg-brand px-4 py-2 text-sm \
     font-semibold text-brand-contrast shadow-sm hover:opacity-90 focus:outline-none focus:ring-2 \
     focus:ring-brand/50 focus:ring-offset-2 disabled:cursor-progress disabled:opacity-60";

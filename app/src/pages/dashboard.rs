@@ -100,7 +100,7 @@ fn MeterCard(m: Meter) -> impl IntoView {
     view! {
         <section class="rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
             <h2 class="text-sm font-medium text-slate-700">{m.label.clone()}</h2>
-            <p class="mt-1 text-2xl font-semibold text-slate-900">{m.used} <span class="text-sm font-normal text-slate-600">{limit}</span></p>
+            <p class="mt-1 text-2xl font-semibold text-slate-900">{m.used} " " <span class="text-sm font-normal text-slate-600">{limit}</span></p>
             {bar}
         </section>
     }

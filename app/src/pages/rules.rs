@@ -9,7 +9,7 @@ use leptos_router::hooks::use_params_map;
 use crate::components::layout::ClientShell;
 use crate::components::ui::{
     field_error, problem_of, Badge, Card, Confirm, EmptyState, Field, PageHeader, ProblemNote, Submit, BUTTON, DANGER,
-    INPUT, LINK, SECONDARY,
+    INPUT, INPUT_INLINE, LINK, SECONDARY,
 };
 use crate::pages::keys::short_time;
 use crate::server_fns::rules::{check_rule, get_rule, list_rules, DeleteRule, RuleView, SaveRule, TestRule};
@@ -192,12 +192,12 @@ fn ConditionBuilder(condition: RwSignal<String>) -> impl IntoView {
                         });
                         view! {
                             <div class="flex flex-wrap items-center gap-2">
-                                <input aria-label="Field" class=format!("{INPUT} !mt-0 w-48") value=row.1.clone()
+                                <input aria-label="Field" class=format!("{INPUT_INLINE} w-48") value=row.1.clone()
                                     on:input=move |ev| update(0, event_target_value(&ev))/>
-                                <select aria-label="Operator" class=format!("{INPUT} !mt-0 w-40") on:change=move |ev| update(1, event_target_value(&ev))>
+                                <select aria-label="Operator" class=format!("{INPUT_INLINE} w-40") on:change=move |ev| update(1, event_target_value(&ev))>
                                     {OPERATORS.iter().map(|(op, label)| view! { <option value=*op selected=*op == row.2>{*label}</option> }).collect_view()}
                                 </select>
-                                <input aria-label="Value" class=format!("{INPUT} !mt-0 w-48") value=row.3.clone()
+                                <input aria-label="Value" class=format!("{INPUT_INLINE} w-48") value=row.3.clone()
                                     on:input=move |ev| update(2, event_target_value(&ev))/>
                                 <button type="button" class=SECONDARY on:click=move |_| rows.update(|rs| rs.retain(|r| r.0 != id))>"Remove"</button>
                             </div>
@@ -211,8 +211,8 @@ fn ConditionBuilder(condition: RwSignal<String>) -> impl IntoView {
                     next_id.set(id + 1);
                     rows.update(|rs| rs.push((id, "payload.".into(), "==".into(), String::new())));
                 }>"Add condition"</button>
-                <label class="flex items-center gap-2 text-sm text-slate-800">"Join with"
-                    <select class=format!("{INPUT} !mt-0 w-24") on:change=move |ev| join.set(event_target_value(&ev))>
+                <label class="flex items-center gap-2 whitespace-nowrap text-sm text-slate-800">"Join with"
+                    <select class=format!("{INPUT_INLINE} w-24") on:change=move |ev| join.set(event_target_value(&ev))>
                         <option value="&&">"AND"</option>
                         <option value="||">"OR"</option>
                     </select>

@@ -19,23 +19,33 @@ pub struct Branding {
     pub brand_color: Option<String>,
 }
 
+#[derive(sqlx::FromRow)]
+struct BrandRow {
+    id: String,
+    slug: String,
+    name: String,
+    logo_url: Option<String>,
+    brand_color: Option<String>,
+    settings: String,
+}
+
 /// Statuses whose custom domain serves: a suspended or cancelled project's domain does not.
 const SERVING: &str = "('active', 'trial', 'past_due')";
 
 /// The project whose custom domain is `host` (a port is ignored), when it is one that serves.
 pub async fn branding_for_host(svc: &Services, host: &str) -> Result<Option<Branding>> {
     let Some(domain) = normalise(host) else { return Ok(None) };
-    let row: Option<(String, String, String, Option<String>, Option<String>, String)> = sqlx::query_as(&format!(
+    let row: Option<BrandRow> = sqlx::query_as(&format!(
         "SELECT id, slug, name, logo_url, brand_color, settings FROM projects \
          WHERE custom_domain = $1 AND status IN {SERVING}"
     ))
     .bind(&domain)
     .fetch_optional(svc.db.pool())
     .await?;
-    Ok(row.map(|(project_id, slug, name, logo_url, brand_color, settings)| {
-        let settings: serde_json::Value = serde_json::from_str(&settings).unwrap_or_default();
-        let display_name = settings["displayName"].as_str().map(str::to_string).unwrap_or(name);
-        Branding { project_id, slug, display_name, logo_url, brand_color }
+    Ok(row.map(|r| {
+        let settings: serde_json::Value = serde_json::from_str(&r.settings).unwrap_or_default();
+        let display_name = settings["displayName"].as_str().map(str::to_string).unwrap_or(r.name);
+        Branding { project_id: r.id, slug: r.slug, display_name, logo_url: r.logo_url, brand_color: r.brand_color }
     }))
 }
 
