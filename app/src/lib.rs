@@ -52,6 +52,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/rules/new") view=rules::RuleEditorPage ssr=ssr.clone()/>
                 <Route path=path!("/rules/:id") view=rules::RuleEditorPage ssr=ssr.clone()/>
                 <Route path=path!("/users") view=users::UsersPage ssr=ssr.clone()/>
+                <Route path=path!("/roles") view=roles::RolesPage ssr=ssr.clone()/>
+                <Route path=path!("/audit") view=audit::AuditPage ssr=ssr.clone()/>
+                <Route path=path!("/billing") view=billing::BillingPage ssr=ssr.clone()/>
                 <Route path=path!("/keys") view=keys::KeysPage ssr=ssr.clone()/>
                 <Route path=path!("/webhook") view=webhook::WebhookPage ssr=ssr.clone()/>
                 <Route path=path!("/settings") view=settings::SettingsPage ssr=ssr.clone()/>

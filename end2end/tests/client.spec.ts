@@ -175,3 +175,47 @@ test('activity: an event shows its status, payload and the notification it cause
   await expectAccessible(page);
   await screenshot(page, 'activity');
 });
+
+test('roles: create one and delete it', async ({ page, request }) => {
+  const p = await makeProject(request, `Roles ${unique()}`);
+  reportBrowserProblems(page);
+  await signIn(page, p, '/roles');
+  await page.getByLabel('Role name').fill('support');
+  await page.getByLabel('Description').fill('Answers the phones');
+  await page.getByRole('button', { name: 'Create role' }).click();
+  const row = page.getByRole('row', { name: /support/ });
+  await expect(row).toContainText('Answers the phones');
+  await expectAccessible(page);
+  await screenshot(page, 'roles');
+  await row.getByRole('button', { name: 'Delete' }).click();
+  await row.getByRole('button', { name: 'Confirm delete' }).click();
+  await expect(page.getByRole('row', { name: /support/ })).toHaveCount(0);
+});
+
+test('billing: the plan, its usage, and a clear answer when Stripe is not set up', async ({ page, request }) => {
+  const p = await makeProject(request, `Billing ${unique()}`, 'free');
+  reportBrowserProblems(page);
+  await signIn(page, p, '/billing');
+  await expect(page.getByRole('heading', { name: 'Billing' })).toBeVisible();
+  await expect(page.getByText('of 1000')).toBeVisible();
+  await expectAccessible(page);
+  await screenshot(page, 'billing');
+  // The test server runs without Stripe keys: the plan shows, paying is said to be unavailable.
+  await expect(page.getByText('Billing is not set up on this platform')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Upgrade to starter' })).toHaveCount(0);
+});
+
+test('audit log: the changes made in the panel are listed with where they came from', async ({ page, request }) => {
+  const p = await makeProject(request, `Audit ${unique()}`);
+  reportBrowserProblems(page);
+  await signIn(page, p, '/keys');
+  await page.getByLabel('Name').fill('audited key');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  await expect(page.getByLabel('Secret key')).toHaveValue(/^sk_/);
+  await page.goto(`${BASE_URL}/audit`);
+  const row = page.getByRole('row', { name: /api_key\.create/ });
+  await expect(row).toContainText('project_admin');
+  await expect(row).toContainText('127.0.0.1');
+  await expectAccessible(page);
+  await screenshot(page, 'audit');
+});

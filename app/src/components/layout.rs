@@ -9,13 +9,16 @@ use leptos_router::hooks::use_location;
 use crate::server_fns::session::{load_panel_context, Brand, PanelContext, SignOut};
 
 /// The client panel's pages, in navigation order: (path, label).
-pub const CLIENT_NAV: [(&str, &str); 7] = [
+pub const CLIENT_NAV: [(&str, &str); 10] = [
     ("/", "Dashboard"),
     ("/activity", "Activity"),
     ("/rules", "Rules"),
     ("/users", "Users"),
+    ("/roles", "Roles"),
     ("/keys", "API keys"),
     ("/webhook", "Webhook"),
+    ("/audit", "Audit log"),
+    ("/billing", "Billing"),
     ("/settings", "Settings"),
 ];
 

@@ -78,8 +78,9 @@ fn DashboardBody(d: Dashboard) -> impl IntoView {
     }
 }
 
+/// One monthly figure against its quota, with a bar that turns amber at 80% and red at 100%.
 #[component]
-fn MeterCard(m: Meter) -> impl IntoView {
+pub fn MeterCard(m: Meter) -> impl IntoView {
     let share = m.limit.filter(|l| *l > 0).map(|l| (m.used as f64 / l as f64 * 100.0).min(100.0));
     let limit = m.limit.map(|l| format!("of {l}")).unwrap_or_else(|| "unlimited".into());
     let bar = share.map(|s| {
@@ -100,7 +101,7 @@ fn MeterCard(m: Meter) -> impl IntoView {
     view! {
         <section class="rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
             <h2 class="text-sm font-medium text-slate-700">{m.label.clone()}</h2>
-            <p class="mt-1 text-2xl font-semibold text-slate-900">{m.used} " " <span class="text-sm font-normal text-slate-600">{limit}</span></p>
+            <p class="mt-1 text-2xl font-semibold text-slate-900">{format!("{} ", m.used)}<span class="text-sm font-normal text-slate-600">{limit}</span></p>
             {bar}
         </section>
     }

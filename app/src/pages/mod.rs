@@ -2,10 +2,13 @@
 //! panel's under [`platform`].
 
 pub mod activity;
+pub mod audit;
+pub mod billing;
 pub mod dashboard;
 pub mod keys;
 pub mod login;
 pub mod platform;
+pub mod roles;
 pub mod rules;
 pub mod settings;
 pub mod signup;

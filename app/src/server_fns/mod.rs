@@ -4,9 +4,12 @@
 //! (the REST API's shapes), so the panel and the API cannot disagree on a field.
 
 pub mod activity;
+pub mod audit;
+pub mod billing;
 pub mod dashboard;
 pub mod keys;
 pub mod platform;
+pub mod roles;
 pub mod rules;
 pub mod session;
 pub mod settings;

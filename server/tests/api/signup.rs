@@ -47,8 +47,10 @@ async fn sign_up_creates_a_free_project_its_owner_and_a_working_key() {
     assert_eq!(login.status, 200, "{}", login.body);
 
     // It is audited inside the new project.
-    let log = app.get("/api/v1/audit?action=project.signup", Some(token)).await;
+    let log = app.get("/api/v1/audit", Some(token)).await;
     assert_eq!(log.body["data"].as_array().map(Vec::len), Some(1), "{}", log.body);
+    assert_eq!(log.body["data"][0]["action"], "project.signup");
+    assert_eq!(log.body["data"][0]["actorType"], "project_admin");
     app.teardown().await;
 }
 
