@@ -59,7 +59,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/webhook") view=webhook::WebhookPage ssr=ssr.clone()/>
                 <Route path=path!("/settings") view=settings::SettingsPage ssr=ssr.clone()/>
                 <Route path=path!("/platform/login") view=platform::login::PlatformLoginPage ssr=ssr.clone()/>
-                <Route path=path!("/platform") view=platform::projects::ProjectsPage ssr=ssr.clone()/>
+                <Route path=path!("/platform") view=platform::dashboard::PlatformDashboardPage ssr=ssr.clone()/>
                 <Route path=path!("/platform/projects") view=platform::projects::ProjectsPage ssr=ssr.clone()/>
             </Routes>
         </Router>

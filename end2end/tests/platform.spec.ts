@@ -31,6 +31,20 @@ test('a platform admin signs in and finds a project made through the API', async
   await expectAccessible(page);
   await screenshot(page, 'platform-projects');
 
+  // The dashboard's figures are the API's.
+  const login = await request.post(`${BASE_URL}/api/v1/platform/auth/login`, { data: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD } });
+  const token = ((await login.json()) as { token: string }).token;
+  const api = (await (await request.get(`${BASE_URL}/api/v1/platform/metrics`, { headers: { Authorization: `Bearer ${token}` } })).json()) as {
+    projects: { total: number; active: number }; events: { total: number };
+  };
+  await page.getByRole('link', { name: 'Dashboard' }).click();
+  const projects = page.getByRole('region', { name: 'Projects' });
+  await expect(projects.locator('div', { hasText: 'Total' }).locator('dd')).toHaveText(String(api.projects.total));
+  await expect(projects.locator('div', { hasText: 'Active' }).locator('dd')).toHaveText(String(api.projects.active));
+  await expect(page.getByRole('region', { name: 'Events' }).locator('div', { hasText: 'Total' }).locator('dd')).toHaveText(String(api.events.total));
+  await expectAccessible(page);
+  await screenshot(page, 'platform-dashboard');
+
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/platform\/login/);
 });

@@ -149,6 +149,7 @@ pub fn PlatformShell(children: ChildrenFn) -> impl IntoView {
                             <div class="mx-auto flex max-w-6xl items-center justify-between px-6 py-3">
                                 <span class="font-semibold text-slate-900">"Platform admin"</span>
                                 <nav aria-label="Platform" class="flex items-center gap-4 text-sm">
+                                    <a href="/platform" class=super::ui::LINK>"Dashboard"</a>
                                     <a href="/platform/projects" class=super::ui::LINK>"Projects"</a>
                                     <span class="text-slate-600">{admin.email.clone()} " (" {admin.role.clone()} ")"</span>
                                     <ActionForm action=sign_out>

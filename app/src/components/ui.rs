@@ -26,9 +26,12 @@ pub fn PageHeader(
 /// A white panel around a part of a page, with an optional heading.
 #[component]
 pub fn Card(#[prop(optional, into)] title: Option<String>, children: Children) -> impl IntoView {
+    // The heading names the region, so a card is found by its title.
+    let id = title.as_ref().map(|t| format!("card-{}", t.to_lowercase().replace(|c: char| !c.is_alphanumeric(), "-")));
+    let labelled_by = id.clone();
     view! {
-        <section class="rounded-lg border border-slate-200 bg-white p-5 shadow-sm">
-            {title.map(|t| view! { <h2 class="mb-4 text-base font-semibold text-slate-900">{t}</h2> })}
+        <section aria-labelledby=labelled_by class="rounded-lg border border-slate-200 bg-white p-5 shadow-sm">
+            {title.map(move |t| view! { <h2 id=id.clone() class="mb-4 text-base font-semibold text-slate-900">{t}</h2> })}
             {children()}
         </section>
     }

@@ -63,3 +63,40 @@ pub async fn list_projects() -> Result<Vec<ProjectSummary>, ServerFnError> {
         .map_err(ssr::user_error)?;
     ssr::view_of(page.data)
 }
+
+/// The platform's figures, as `GET /api/v1/platform/metrics` answers them.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricsView {
+    pub projects: ProjectCountsView,
+    pub events: EventCountsView,
+    pub users: i64,
+    pub platform_admins: i64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct ProjectCountsView {
+    pub total: i64,
+    pub active: i64,
+    pub suspended: i64,
+    pub trial: i64,
+    pub cancelled: i64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct EventCountsView {
+    pub total: i64,
+    pub last_24h: i64,
+    pub accepted: i64,
+    pub processed: i64,
+    pub failed: i64,
+}
+
+#[server(prefix = "/_panel")]
+pub async fn platform_metrics() -> Result<MetricsView, ServerFnError> {
+    use super::ssr;
+    let svc = ssr::services()?;
+    let admin = ssr::platform_admin(&svc).await?;
+    ssr::view_of(domain::projects::platform::metrics(&svc, &admin).await.map_err(ssr::user_error)?)
+}
