@@ -100,35 +100,31 @@ if ! have npm; then
   apt_install nodejs npm
 fi
 
-# --- wasm-opt (npm binaryen) -------------------------------------------------------------------
+# --- npm tools in .tools/: wasm-opt (npm binaryen) and tailwindcss (npm @tailwindcss/cli) --------
 tools_dir="$NOTIFY_ROOT/.tools"
-installed_binaryen="$( ("$tools_dir/node_modules/.bin/wasm-opt" --version 2>/dev/null || true) \
-  | grep -Eo 'version[ _][0-9]+' | grep -Eo '[0-9]+' | head -n1 || true)"
-if [ "$installed_binaryen" = "$BINARYEN_VERSION" ]; then
-  say "wasm-opt (binaryen $BINARYEN_VERSION): present in .tools/"
-else
-  say "wasm-opt: ${installed_binaryen:-missing}, installing binaryen@$BINARYEN_VERSION into .tools/"
+# npm_tool <label> <installed version> <wanted version> <package@version> <binary> <its check>
+npm_tool() {
+  if [ "$2" = "$3" ]; then
+    say "$1 $3: present in .tools/"
+    return
+  fi
+  say "$1: ${2:-missing}, installing $4 into .tools/"
   mkdir -p "$tools_dir"
   [ -f "$tools_dir/package.json" ] || printf '{\n  "name": "notify-tools",\n  "private": true\n}\n' >"$tools_dir/package.json"
-  npm install --prefix "$tools_dir" --no-audit --no-fund --loglevel=error --save-exact "binaryen@$BINARYEN_VERSION"
-  "$tools_dir/node_modules/.bin/wasm-opt" --version >/dev/null || die "wasm-opt from binaryen@$BINARYEN_VERSION does not run"
-fi
+  npm install --prefix "$tools_dir" --no-audit --no-fund --loglevel=error --save-exact "$4"
+  "$tools_dir/node_modules/.bin/$5" "$6" >/dev/null || die "$5 from $4 does not run"
+}
+
+installed_binaryen="$( ("$tools_dir/node_modules/.bin/wasm-opt" --version 2>/dev/null || true) \
+  | grep -Eo 'version[ _][0-9]+' | grep -Eo '[0-9]+' | head -n1 || true)"
+npm_tool "wasm-opt (binaryen)" "$installed_binaryen" "$BINARYEN_VERSION" "binaryen@$BINARYEN_VERSION" wasm-opt --version
 case "$(command -v wasm-opt || true)" in
   "$tools_dir"/*) ;;
   *) die "wasm-opt on PATH is not the one in .tools/ (source scripts/env.sh)" ;;
 esac
 
-# --- tailwindcss (npm @tailwindcss/cli) --------------------------------------------------------
 installed_tailwind="$( ("$tools_dir/node_modules/.bin/tailwindcss" --help 2>/dev/null || true) | semver_of)"
-if [ "$installed_tailwind" = "$TAILWIND_VERSION" ]; then
-  say "tailwindcss $TAILWIND_VERSION: present in .tools/"
-else
-  say "tailwindcss: ${installed_tailwind:-missing}, installing @tailwindcss/cli@$TAILWIND_VERSION into .tools/"
-  mkdir -p "$tools_dir"
-  [ -f "$tools_dir/package.json" ] || printf '{\n  "name": "notify-tools",\n  "private": true\n}\n' >"$tools_dir/package.json"
-  npm install --prefix "$tools_dir" --no-audit --no-fund --loglevel=error --save-exact "@tailwindcss/cli@$TAILWIND_VERSION"
-  "$tools_dir/node_modules/.bin/tailwindcss" --help >/dev/null || die "tailwindcss from @tailwindcss/cli@$TAILWIND_VERSION does not run"
-fi
+npm_tool tailwindcss "$installed_tailwind" "$TAILWIND_VERSION" "@tailwindcss/cli@$TAILWIND_VERSION" tailwindcss --help
 
 if [ "${NOTIFY_SKIP_BROWSER:-0}" != 1 ]; then
   # --- Chromium --------------------------------------------------------------------------------

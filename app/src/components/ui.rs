@@ -230,3 +230,24 @@ pub fn Confirm(#[prop(into)] label: String, #[prop(into)] question: String, chil
         </Show>
     }
 }
+
+/// A table: its header cells from `headers` (an empty one is an actions column, named for screen
+/// readers only) and its rows from `children`.
+#[component]
+pub fn DataTable(headers: &'static [&'static str], children: Children) -> impl IntoView {
+    view! {
+        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+            <table class="min-w-full text-left text-sm">
+                <thead class="border-b border-slate-200 text-xs uppercase tracking-wide text-slate-600">
+                    <tr>
+                        {headers.iter().map(|h| match *h {
+                            "" => view! { <th scope="col" class="px-4 py-2"><span class="sr-only">"Actions"</span></th> }.into_any(),
+                            h => view! { <th scope="col" class="px-4 py-2">{h}</th> }.into_any(),
+                        }).collect_view()}
+                    </tr>
+                </thead>
+                <tbody class="divide-y divide-slate-100">{children()}</tbody>
+            </table>
+        </div>
+    }
+}

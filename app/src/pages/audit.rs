@@ -5,7 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::layout::{encode, ClientShell};
-use crate::components::ui::{EmptyState, PageHeader, LINK};
+use crate::components::ui::{DataTable, EmptyState, PageHeader, LINK};
 use crate::pages::keys::short_time;
 use crate::server_fns::audit::list_audit;
 
@@ -23,13 +23,7 @@ pub fn AuditPage() -> impl IntoView {
                         {move || rows.get().map(|r| match r {
                             Ok(p) if p.rows.is_empty() => view! { <EmptyState text="Nothing changed yet."/> }.into_any(),
                             Ok(p) => view! {
-                                <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
-                                    <table class="min-w-full text-left text-sm">
-                                        <thead class="border-b border-slate-200 text-xs uppercase tracking-wide text-slate-600">
-                                            <tr><th scope="col" class="px-4 py-2">"When"</th><th scope="col" class="px-4 py-2">"Action"</th><th scope="col" class="px-4 py-2">"By"</th>
-                                                <th scope="col" class="px-4 py-2">"Resource"</th><th scope="col" class="px-4 py-2">"From"</th></tr>
-                                        </thead>
-                                        <tbody class="divide-y divide-slate-100">
+                                <DataTable headers=&["When", "Action", "By", "Resource", "From"]>
                                             {p.rows.into_iter().map(|a| view! {
                                                 <tr>
                                                     <td class="whitespace-nowrap px-4 py-2 text-slate-700">{short_time(&a.timestamp)}</td>
@@ -39,9 +33,7 @@ pub fn AuditPage() -> impl IntoView {
                                                     <td class="px-4 py-2 text-slate-700">{a.ip_address.unwrap_or_default()}</td>
                                                 </tr>
                                             }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                </div>
+                                        </DataTable>
                                 {p.next_cursor.map(|c| view! { <p class="mt-4"><a href=format!("/audit?cursor={}", encode(&c)) class=LINK>"Older entries"</a></p> })}
                             }.into_any(),
                             Err(e) => view! { <p role="alert" class="text-red-800">{crate::server_fns::message(&e)}</p> }.into_any(),

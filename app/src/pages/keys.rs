@@ -6,8 +6,8 @@ use leptos_meta::Title;
 
 use crate::components::layout::ClientShell;
 use crate::components::ui::{
-    field_error, problem_of, Badge, Card, Confirm, EmptyState, Field, PageHeader, ProblemNote, SecretBox, Submit,
-    DANGER,
+    field_error, problem_of, Badge, Card, Confirm, DataTable, EmptyState, Field, PageHeader, ProblemNote, SecretBox,
+    Submit, DANGER,
 };
 use crate::server_fns::keys::{list_keys, CreateKey, KeyView, RevokeKey, PERMISSIONS};
 
@@ -73,24 +73,18 @@ fn KeyTable(keys: Vec<KeyView>, revoke: ServerAction<RevokeKey>) -> impl IntoVie
         return view! { <EmptyState text="No keys yet."/> }.into_any();
     }
     view! {
-        <div class="overflow-x-auto">
-            <table class="min-w-full text-left text-sm">
-                <thead class="border-b border-slate-200 text-xs uppercase tracking-wide text-slate-600">
-                    <tr><th scope="col" class="py-2 pr-4">"Name"</th><th scope="col" class="py-2 pr-4">"Key"</th><th scope="col" class="py-2 pr-4">"Permissions"</th>
-                        <th scope="col" class="py-2 pr-4">"Status"</th><th scope="col" class="py-2 pr-4">"Last used"</th><th scope="col" class="py-2"><span class="sr-only">"Actions"</span></th></tr>
-                </thead>
-                <tbody class="divide-y divide-slate-100">
+        <DataTable headers=&["Name", "Key", "Permissions", "Status", "Last used", ""]>
                     {keys.into_iter().map(|k| {
                         let active = k.status == "active";
                         let name = k.name.clone();
                         view! {
                             <tr>
-                                <td class="py-2 pr-4 font-medium text-slate-900">{k.name.clone()}</td>
-                                <td class="py-2 pr-4"><code>{k.key.clone()}</code></td>
-                                <td class="py-2 pr-4 text-slate-700">{k.permissions.join(", ")}</td>
-                                <td class="py-2 pr-4"><Badge text=k.status.clone()/></td>
-                                <td class="py-2 pr-4 text-slate-700">{k.last_used_at.as_deref().map(short_time).unwrap_or_else(|| "never".into())}</td>
-                                <td class="py-2 text-right">
+                                <td class="px-4 py-2 font-medium text-slate-900">{k.name.clone()}</td>
+                                <td class="px-4 py-2"><code>{k.key.clone()}</code></td>
+                                <td class="px-4 py-2 text-slate-700">{k.permissions.join(", ")}</td>
+                                <td class="px-4 py-2"><Badge text=k.status.clone()/></td>
+                                <td class="px-4 py-2 text-slate-700">{k.last_used_at.as_deref().map(short_time).unwrap_or_else(|| "never".into())}</td>
+                                <td class="px-4 py-2 text-right">
                                     {active.then(|| {
                                         let id = StoredValue::new(k.id.clone());
                                         view! {
@@ -106,9 +100,7 @@ fn KeyTable(keys: Vec<KeyView>, revoke: ServerAction<RevokeKey>) -> impl IntoVie
                             </tr>
                         }
                     }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+                </DataTable>
     }
     .into_any()
 }

@@ -5,7 +5,7 @@ use leptos_meta::Title;
 
 use crate::components::layout::ClientShell;
 use crate::components::ui::{
-    field_error, problem_of, Card, Confirm, EmptyState, Field, PageHeader, ProblemNote, Submit, DANGER,
+    field_error, problem_of, Card, Confirm, DataTable, EmptyState, Field, PageHeader, ProblemNote, Submit, DANGER,
 };
 use crate::server_fns::roles::{list_roles, CreateRole, DeleteRole};
 
@@ -38,13 +38,7 @@ pub fn RolesPage() -> impl IntoView {
                             {move || roles.get().map(|r| match r {
                                 Ok(list) if list.is_empty() => view! { <EmptyState text="No roles yet."/> }.into_any(),
                                 Ok(list) => view! {
-                                    <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
-                                        <table class="min-w-full text-left text-sm">
-                                            <thead class="border-b border-slate-200 text-xs uppercase tracking-wide text-slate-600">
-                                                <tr><th scope="col" class="px-4 py-2">"Role"</th><th scope="col" class="px-4 py-2">"Description"</th>
-                                                    <th scope="col" class="px-4 py-2">"Users"</th><th scope="col" class="px-4 py-2"><span class="sr-only">"Actions"</span></th></tr>
-                                            </thead>
-                                            <tbody class="divide-y divide-slate-100">
+                                    <DataTable headers=&["Role", "Description", "Users", ""]>
                                                 {list.into_iter().map(|role| {
                                                     let id = StoredValue::new(role.id.clone());
                                                     let held = role.user_count > 0;
@@ -67,9 +61,7 @@ pub fn RolesPage() -> impl IntoView {
                                                         </tr>
                                                     }
                                                 }).collect_view()}
-                                            </tbody>
-                                        </table>
-                                    </div>
+                                            </DataTable>
                                 }.into_any(),
                                 Err(e) => view! { <p role="alert" class="text-red-800">{crate::server_fns::message(&e)}</p> }.into_any(),
                             })}

@@ -8,8 +8,8 @@ use leptos_router::hooks::use_params_map;
 
 use crate::components::layout::ClientShell;
 use crate::components::ui::{
-    field_error, problem_of, Badge, Card, Confirm, EmptyState, Field, PageHeader, ProblemNote, Submit, BUTTON, DANGER,
-    INPUT, INPUT_INLINE, LINK, SECONDARY,
+    field_error, problem_of, Badge, Card, Confirm, DataTable, EmptyState, Field, PageHeader, ProblemNote, Submit,
+    BUTTON, DANGER, INPUT, INPUT_INLINE, LINK, SECONDARY,
 };
 use crate::pages::keys::short_time;
 use crate::server_fns::rules::{check_rule, get_rule, list_rules, DeleteRule, RuleView, SaveRule, TestRule};
@@ -41,13 +41,7 @@ pub fn RulesPage() -> impl IntoView {
 #[component]
 fn RuleTable(rules: Vec<RuleView>) -> impl IntoView {
     view! {
-        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
-            <table class="min-w-full text-left text-sm">
-                <thead class="border-b border-slate-200 text-xs uppercase tracking-wide text-slate-600">
-                    <tr><th scope="col" class="px-4 py-2">"Name"</th><th scope="col" class="px-4 py-2">"Condition"</th><th scope="col" class="px-4 py-2">"Roles"</th>
-                        <th scope="col" class="px-4 py-2">"Priority"</th><th scope="col" class="px-4 py-2">"State"</th><th scope="col" class="px-4 py-2">"Updated"</th></tr>
-                </thead>
-                <tbody class="divide-y divide-slate-100">
+        <DataTable headers=&["Name", "Condition", "Roles", "Priority", "State", "Updated"]>
                     {rules.into_iter().map(|r| view! {
                         <tr>
                             <td class="px-4 py-2"><a href=format!("/rules/{}", r.id) class=LINK>{r.name}</a></td>
@@ -58,9 +52,7 @@ fn RuleTable(rules: Vec<RuleView>) -> impl IntoView {
                             <td class="px-4 py-2 text-slate-700">{short_time(&r.updated_at)}</td>
                         </tr>
                     }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+                </DataTable>
     }
 }
 

@@ -6,7 +6,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::components::layout::ClientShell;
 use crate::components::ui::{
-    problem_of, Badge, Confirm, EmptyState, PageHeader, ProblemNote, DANGER, INPUT, SECONDARY,
+    problem_of, Badge, Confirm, DataTable, EmptyState, PageHeader, ProblemNote, DANGER, INPUT, SECONDARY,
 };
 use crate::pages::keys::short_time;
 use crate::server_fns::users::{list_users, ChangeUser, UserView};
@@ -60,13 +60,7 @@ pub fn UsersPage() -> impl IntoView {
 #[component]
 fn UserTable(users: Vec<UserView>, change: ServerAction<ChangeUser>) -> impl IntoView {
     view! {
-        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
-            <table class="min-w-full text-left text-sm">
-                <thead class="border-b border-slate-200 text-xs uppercase tracking-wide text-slate-600">
-                    <tr><th scope="col" class="px-4 py-2">"Email"</th><th scope="col" class="px-4 py-2">"External id"</th><th scope="col" class="px-4 py-2">"Roles"</th>
-                        <th scope="col" class="px-4 py-2">"Status"</th><th scope="col" class="px-4 py-2">"Created"</th><th scope="col" class="px-4 py-2"><span class="sr-only">"Actions"</span></th></tr>
-                </thead>
-                <tbody class="divide-y divide-slate-100">
+        <DataTable headers=&["Email", "External id", "Roles", "Status", "Created", ""]>
                     {users.into_iter().map(|u| {
                         let who = u.email.clone().or(u.external_user_id.clone()).unwrap_or_else(|| u.id.clone());
                         let act = |action: &'static str, label: &'static str, id: String| view! {
@@ -104,8 +98,6 @@ fn UserTable(users: Vec<UserView>, change: ServerAction<ChangeUser>) -> impl Int
                             </tr>
                         }
                     }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+                </DataTable>
     }
 }

@@ -6,8 +6,8 @@ use leptos_meta::Title;
 
 use crate::components::layout::ClientShell;
 use crate::components::ui::{
-    field_error, problem_of, Badge, Card, Confirm, EmptyState, Field, PageHeader, ProblemNote, SecretBox, Submit,
-    Success, BUTTON, SECONDARY,
+    field_error, problem_of, Badge, Card, Confirm, DataTable, EmptyState, Field, PageHeader, ProblemNote, SecretBox,
+    Submit, Success, BUTTON, SECONDARY,
 };
 use crate::pages::keys::short_time;
 use crate::server_fns::webhook::{
@@ -80,23 +80,18 @@ pub fn WebhookPage() -> impl IntoView {
                                 {move || logs.get().map(|r| match r {
                                     Ok(list) if list.is_empty() => view! { <EmptyState text="Nothing sent yet."/> }.into_any(),
                                     Ok(list) => view! {
-                                        <table class="min-w-full text-left text-sm">
-                                            <thead class="border-b border-slate-200 text-xs uppercase tracking-wide text-slate-600">
-                                                <tr><th scope="col" class="py-2 pr-4">"Event"</th><th scope="col" class="py-2 pr-4">"Attempt"</th><th scope="col" class="py-2 pr-4">"Result"</th>
-                                                    <th scope="col" class="py-2 pr-4">"Took"</th><th scope="col" class="py-2 pr-4">"At"</th><th scope="col" class="py-2"><span class="sr-only">"Actions"</span></th></tr>
-                                            </thead>
-                                            <tbody class="divide-y divide-slate-100">
+                                        <DataTable headers=&["Event", "Attempt", "Result", "Took", "At", ""]>
                                                 {list.into_iter().map(|l| view! {
                                                     <tr>
-                                                        <td class="py-2 pr-4"><code>{l.event_type}</code></td>
-                                                        <td class="py-2 pr-4 text-slate-700">{l.attempt_number}</td>
-                                                        <td class="py-2 pr-4">
+                                                        <td class="px-4 py-2"><code>{l.event_type}</code></td>
+                                                        <td class="px-4 py-2 text-slate-700">{l.attempt_number}</td>
+                                                        <td class="px-4 py-2">
                                                             <Badge text=if l.success { "success".to_string() } else { "failed".to_string() }/>
                                                             " " <span class="text-slate-700">{l.response_status.map(|s| s.to_string()).or(l.error).unwrap_or_default()}</span>
                                                         </td>
-                                                        <td class="py-2 pr-4 text-slate-700">{format!("{} ms", l.duration_ms)}</td>
-                                                        <td class="py-2 pr-4 text-slate-700">{short_time(&l.created_at)}</td>
-                                                        <td class="py-2 text-right">
+                                                        <td class="px-4 py-2 text-slate-700">{format!("{} ms", l.duration_ms)}</td>
+                                                        <td class="px-4 py-2 text-slate-700">{short_time(&l.created_at)}</td>
+                                                        <td class="px-4 py-2 text-right">
                                                             <ActionForm action=redeliver>
                                                                 <input type="hidden" name="id" value=l.id/>
                                                                 <button type="submit" class=SECONDARY>"Redeliver"</button>
@@ -104,8 +99,7 @@ pub fn WebhookPage() -> impl IntoView {
                                                         </td>
                                                     </tr>
                                                 }).collect_view()}
-                                            </tbody>
-                                        </table>
+                                            </DataTable>
                                     }.into_any(),
                                     Err(e) => view! { <p role="alert" class="text-red-800">{crate::server_fns::message(&e)}</p> }.into_any(),
                                 })}

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::components::layout::PlatformShell;
-use crate::components::ui::{Badge, EmptyState, PageHeader};
+use crate::components::ui::{Badge, DataTable, EmptyState, PageHeader};
 use crate::pages::keys::short_time;
 use crate::server_fns::platform::{list_projects, ProjectSummary};
 
@@ -35,13 +35,7 @@ fn ProjectTable(projects: Vec<ProjectSummary>) -> impl IntoView {
         return view! { <EmptyState text="No projects yet."/> }.into_any();
     }
     view! {
-        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
-            <table class="min-w-full text-left text-sm">
-                <thead class="border-b border-slate-200 text-xs uppercase tracking-wide text-slate-600">
-                    <tr><th scope="col" class="px-4 py-2">"Name"</th><th scope="col" class="px-4 py-2">"Slug"</th><th scope="col" class="px-4 py-2">"Status"</th>
-                        <th scope="col" class="px-4 py-2">"Plan"</th><th scope="col" class="px-4 py-2">"Created"</th></tr>
-                </thead>
-                <tbody class="divide-y divide-slate-100">
+        <DataTable headers=&["Name", "Slug", "Status", "Plan", "Created"]>
                     {projects.into_iter().map(|p| view! {
                         <tr>
                             <td class="px-4 py-2 font-medium text-slate-900">{p.name}</td>
@@ -51,9 +45,7 @@ fn ProjectTable(projects: Vec<ProjectSummary>) -> impl IntoView {
                             <td class="px-4 py-2 text-slate-700">{short_time(&p.created_at)}</td>
                         </tr>
                     }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+                </DataTable>
     }
     .into_any()
 }
