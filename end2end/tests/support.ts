@@ -16,7 +16,7 @@ export function unique(): string {
 // Prints what the browser complains about: a panic in the wasm bundle or a failed asset load is
 // the usual reason a page never hydrates, and the test output should say so.
 export function reportBrowserProblems(page: Page): void {
-  page.on('pageerror', (err) => console.log(`[browser pageerror] ${err.message}`));
+  page.on('pageerror', (err) => console.log(`[browser pageerror] at ${page.url()}: ${err.message}`));
   page.on('console', (msg) => {
     if (msg.type() === 'error') console.log(`[browser console.error] ${msg.text()}`);
   });
