@@ -11,16 +11,14 @@ use crate::server_fns::activity::{list_activity, EventLine};
 
 #[component]
 pub fn ActivityPage() -> impl IntoView {
+    let query = use_query_map();
+    let param = move |k: &str| query.read().get(k).filter(|v| !v.is_empty());
+    let page =
+        Resource::new(move || (param("type"), param("status"), param("cursor")), |(t, s, c)| list_activity(t, s, c));
     view! {
         <Title text="Activity"/>
         <ClientShell>
             {
-                let query = use_query_map();
-                let param = move |k: &str| query.read().get(k).filter(|v| !v.is_empty());
-                let page = Resource::new(
-                    move || (param("type"), param("status"), param("cursor")),
-                    |(t, s, c)| list_activity(t, s, c),
-                );
                 view! {
                     <PageHeader title="Activity" subtitle="Events as they arrive, and what each one caused."/>
                     <form method="get" role="search" class="mb-4 flex flex-wrap items-end gap-3">

@@ -11,12 +11,12 @@ use crate::server_fns::audit::list_audit;
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
+    let query = use_query_map();
+    let rows = Resource::new(move || query.read().get("cursor"), list_audit);
     view! {
         <Title text="Audit log"/>
         <ClientShell>
             {
-                let query = use_query_map();
-                let rows = Resource::new(move || query.read().get("cursor"), list_audit);
                 view! {
                     <PageHeader title="Audit log" subtitle="Every change, by whom and from where."/>
                     <Suspense fallback=|| view! { <p class="text-slate-600">"Loading…"</p> }>

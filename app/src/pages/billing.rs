@@ -12,15 +12,15 @@ use crate::server_fns::billing::{get_billing, ManageBilling, Upgrade};
 
 #[component]
 pub fn BillingPage() -> impl IntoView {
+    let billing = Resource::new(|| (), |_| get_billing());
+    let upgrade = ServerAction::<Upgrade>::new();
+    let manage = ServerAction::<ManageBilling>::new();
+    let upgrade_problem = problem_of(upgrade.value());
+    let manage_problem = problem_of(manage.value());
     view! {
         <Title text="Billing"/>
         <ClientShell>
             {
-                let billing = Resource::new(|| (), |_| get_billing());
-                let upgrade = ServerAction::<Upgrade>::new();
-                let manage = ServerAction::<ManageBilling>::new();
-                let upgrade_problem = problem_of(upgrade.value());
-                let manage_problem = problem_of(manage.value());
                 view! {
                     <PageHeader title="Billing" subtitle="Your plan, what you have used, and payment."/>
                     <Suspense fallback=|| view! { <p class="text-slate-600">"Loading…"</p> }>

@@ -11,11 +11,11 @@ use crate::server_fns::dashboard::{load_dashboard, Dashboard, Meter};
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| load_dashboard());
     view! {
         <Title text="Dashboard"/>
         <ClientShell>
             {
-                let data = Resource::new(|| (), |_| load_dashboard());
                 view! {
                     <PageHeader title="Dashboard" subtitle="This month's usage and the last 14 days."/>
                     <Suspense fallback=|| view! { <p class="text-slate-600">"Loading…"</p> }>

@@ -13,14 +13,14 @@ use crate::server_fns::keys::{list_keys, CreateKey, KeyView, RevokeKey, PERMISSI
 
 #[component]
 pub fn KeysPage() -> impl IntoView {
+    let create = ServerAction::<CreateKey>::new();
+    let revoke = ServerAction::<RevokeKey>::new();
+    let keys = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_keys());
+    let problem = problem_of(create.value());
     view! {
         <Title text="API keys"/>
         <ClientShell>
             {
-                let create = ServerAction::<CreateKey>::new();
-                let revoke = ServerAction::<RevokeKey>::new();
-                let keys = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_keys());
-                let problem = problem_of(create.value());
                 view! {
                     <PageHeader title="API keys" subtitle="Your backend sends events with a key and its secret."/>
                     <div class="space-y-6">

@@ -11,15 +11,15 @@ use crate::server_fns::roles::{list_roles, CreateRole, DeleteRole};
 
 #[component]
 pub fn RolesPage() -> impl IntoView {
+    let create = ServerAction::<CreateRole>::new();
+    let delete = ServerAction::<DeleteRole>::new();
+    let roles = Resource::new(move || (create.version().get(), delete.version().get()), |_| list_roles());
+    let problem = problem_of(create.value());
+    let delete_problem = problem_of(delete.value());
     view! {
         <Title text="Roles"/>
         <ClientShell>
             {
-                let create = ServerAction::<CreateRole>::new();
-                let delete = ServerAction::<DeleteRole>::new();
-                let roles = Resource::new(move || (create.version().get(), delete.version().get()), |_| list_roles());
-                let problem = problem_of(create.value());
-                let delete_problem = problem_of(delete.value());
                 view! {
                     <PageHeader title="Roles" subtitle="Rules notify the users who hold a role."/>
                     <div class="space-y-6">

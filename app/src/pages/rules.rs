@@ -16,11 +16,11 @@ use crate::server_fns::rules::{check_rule, get_rule, list_rules, DeleteRule, Rul
 
 #[component]
 pub fn RulesPage() -> impl IntoView {
+    let rules = Resource::new(|| (), |_| list_rules());
     view! {
         <Title text="Rules"/>
         <ClientShell>
             {
-                let rules = Resource::new(|| (), |_| list_rules());
                 view! {
                     <PageHeader title="Rules" subtitle="Which events notify whom, and what the notification says.">
                         <a href="/rules/new" class=BUTTON>"New rule"</a>
@@ -58,16 +58,16 @@ fn RuleTable(rules: Vec<RuleView>) -> impl IntoView {
 
 #[component]
 pub fn RuleEditorPage() -> impl IntoView {
+    let id = move || use_params_map().read().get("id");
+    let rule = Resource::new(id, |id| async move {
+        match id {
+            Some(id) => get_rule(id).await.map(Some),
+            None => Ok(None),
+        }
+    });
     view! {
         <ClientShell>
             {
-                let id = move || use_params_map().read().get("id");
-                let rule = Resource::new(id, |id| async move {
-                    match id {
-                        Some(id) => get_rule(id).await.map(Some),
-                        None => Ok(None),
-                    }
-                });
                 view! {
                     <Suspense fallback=|| view! { <p class="text-slate-600">"Loading…"</p> }>
                         {move || rule.get().map(|r| match r {
@@ -95,10 +95,9 @@ fn RuleEditor(rule: Option<RuleView>) -> impl IntoView {
     let title = RwSignal::new(if is_new { "New order {{ payload.orderId }}".to_string() } else { r.title.clone() });
     let message = RwSignal::new(r.message.clone());
     // The server's verdict on the texts, asked again whenever they change.
-    let verdict = Resource::new(
-        move || (condition.get(), title.get(), message.get()),
-        |(c, t, m)| async move { check_rule(c, t, m).await },
-    );
+    // The server's verdict on the texts, asked again whenever they change. A local resource: it
+    // runs in the browser only, so the editor hydrates the same whatever the timing.
+    let verdict = LocalResource::new(move || check_rule(condition.get(), title.get(), message.get()));
     let heading = if is_new { "New rule".to_string() } else { r.name.clone() };
     let id = r.id.clone();
     view! {

@@ -10,12 +10,12 @@ use crate::server_fns::settings::{get_settings, SaveSettings, SettingsView};
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
+    let save = ServerAction::<SaveSettings>::new();
+    let settings = Resource::new(move || save.version().get(), |_| get_settings());
     view! {
         <Title text="Settings"/>
         <ClientShell>
             {
-                let save = ServerAction::<SaveSettings>::new();
-                let settings = Resource::new(move || save.version().get(), |_| get_settings());
                 view! {
                     <PageHeader title="Settings" subtitle="Your project's name, brand and domain."/>
                     <Suspense fallback=|| view! { <p class="text-slate-600">"Loading…"</p> }>

@@ -13,19 +13,19 @@ use crate::server_fns::users::{list_users, ChangeUser, UserView};
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
+    let query = use_query_map();
+    let change = ServerAction::<ChangeUser>::new();
+    let problem = problem_of(change.value());
+    let users = Resource::new(
+        move || (query.read().get("q"), query.read().get("status"), change.version().get()),
+        |(q, status, _)| list_users(q, status),
+    );
+    let q = move || query.read().get("q").unwrap_or_default();
+    let status = move || query.read().get("status").unwrap_or_default();
     view! {
         <Title text="Users"/>
         <ClientShell>
             {
-                let query = use_query_map();
-                let change = ServerAction::<ChangeUser>::new();
-                let problem = problem_of(change.value());
-                let users = Resource::new(
-                    move || (query.read().get("q"), query.read().get("status"), change.version().get()),
-                    |(q, status, _)| list_users(q, status),
-                );
-                let q = move || query.read().get("q").unwrap_or_default();
-                let status = move || query.read().get("status").unwrap_or_default();
                 view! {
                     <PageHeader title="Users" subtitle="The people your project notifies."/>
                     <form method="get" class="mb-4 flex flex-wrap items-end gap-3" role="search">

@@ -16,25 +16,28 @@ use crate::server_fns::webhook::{
 
 #[component]
 pub fn WebhookPage() -> impl IntoView {
+    let save = ServerAction::<SaveWebhook>::new();
+    let rotate = ServerAction::<RotateWebhookSecret>::new();
+    let test = ServerAction::<SendTestWebhook>::new();
+    let redeliver = ServerAction::<Redeliver>::new();
+    let endpoint = Resource::new(move || (save.version().get(), rotate.version().get()), |_| get_webhook());
+    let logs = Resource::new(move || (test.version().get(), redeliver.version().get()), |_| webhook_logs());
+    let problem = problem_of(save.value());
+    let test_problem = problem_of(test.value());
+    let secret = Signal::derive(move || {
+        let made = save.value().get().and_then(|r| r.ok()).flatten();
+        made.or_else(|| rotate.value().get().and_then(|r| r.ok()).flatten())
+    });
+    let sent = Signal::derive(move || {
+        test.value()
+            .get()
+            .and_then(|r| r.ok())
+            .map(|id| format!("Test message {id} queued; it appears in the log once sent."))
+    });
     view! {
         <Title text="Webhook"/>
         <ClientShell>
             {
-                let save = ServerAction::<SaveWebhook>::new();
-                let rotate = ServerAction::<RotateWebhookSecret>::new();
-                let test = ServerAction::<SendTestWebhook>::new();
-                let redeliver = ServerAction::<Redeliver>::new();
-                let endpoint = Resource::new(move || (save.version().get(), rotate.version().get()), |_| get_webhook());
-                let logs = Resource::new(move || (test.version().get(), redeliver.version().get()), |_| webhook_logs());
-                let problem = problem_of(save.value());
-                let test_problem = problem_of(test.value());
-                let secret = Signal::derive(move || {
-                    let made = save.value().get().and_then(|r| r.ok()).flatten();
-                    made.or_else(|| rotate.value().get().and_then(|r| r.ok()).flatten())
-                });
-                let sent = Signal::derive(move || {
-                    test.value().get().and_then(|r| r.ok()).map(|id| format!("Test message {id} queued; it appears in the log once sent."))
-                });
                 view! {
                     <PageHeader title="Webhook" subtitle="Signed (Standard Webhooks) messages to your server when things happen."/>
                     <div class="space-y-6">

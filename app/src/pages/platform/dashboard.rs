@@ -10,11 +10,11 @@ use crate::server_fns::platform::platform_metrics;
 
 #[component]
 pub fn PlatformDashboardPage() -> impl IntoView {
+    let metrics = Resource::new(|| (), |_| platform_metrics());
     view! {
         <Title text="Platform"/>
         <PlatformShell>
             {
-                let metrics = Resource::new(|| (), |_| platform_metrics());
                 view! {
                     <PageHeader title="Platform" subtitle="Every project on this platform at a glance."/>
                     <Suspense fallback=|| view! { <p class="text-slate-600">"Loading…"</p> }>

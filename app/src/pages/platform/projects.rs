@@ -10,11 +10,11 @@ use crate::server_fns::platform::{list_projects, ProjectSummary};
 
 #[component]
 pub fn ProjectsPage() -> impl IntoView {
+    let projects = Resource::new(|| (), |_| list_projects());
     view! {
         <Title text="Projects"/>
         <PlatformShell>
             {
-                let projects = Resource::new(|| (), |_| list_projects());
                 view! {
                     <PageHeader title="Projects"/>
                     <Suspense fallback=|| view! { <p class="text-slate-600">"Loading…"</p> }>
