@@ -47,8 +47,8 @@ pub async fn load_panel_context() -> Result<PanelContext, ServerFnError> {
     use super::ssr;
     let svc = ssr::services()?;
     let parts = ssr::parts()?;
-    let host = parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
-    let host_brand = domain::projects::domains::branding_for_host(&svc, host).await.map_err(ssr::user_error)?;
+    let host_brand =
+        domain::projects::domains::branding_for_host(&svc, ssr::host(&parts)).await.map_err(ssr::user_error)?;
     let host_brand = host_brand.map(|b| brand(b.slug, b.display_name, b.logo_url, b.brand_color));
     let session = match ssr::tenant(&svc).await {
         Ok(t) => {
@@ -89,11 +89,11 @@ pub async fn client_sign_in(
     use domain::auth::login;
     let svc = ssr::services()?;
     let parts = ssr::parts()?;
-    let host = parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
-    let project = match domain::projects::domains::branding_for_host(&svc, host).await.map_err(ssr::user_error)? {
-        Some(b) => b.slug,
-        None => project.unwrap_or_default(),
-    };
+    let project =
+        match domain::projects::domains::branding_for_host(&svc, ssr::host(&parts)).await.map_err(ssr::user_error)? {
+            Some(b) => b.slug,
+            None => project.unwrap_or_default(),
+        };
     let client = ssr::client_ip(&svc)?;
     let session = login::project(&svc, login::ProjectLogin { project, email, password }, client)
         .await

@@ -30,7 +30,7 @@ pub async fn get_settings() -> Result<SettingsView, ServerFnError> {
         None => false,
     };
     let parts = ssr::parts()?;
-    let host = parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let host = ssr::host(&parts);
     let cname_target = host.rsplit_once(':').map_or(host, |(h, _)| h).to_string();
     Ok(SettingsView {
         display_name: p.settings["displayName"].as_str().map(str::to_string),
@@ -58,18 +58,13 @@ pub async fn save_settings(
     let svc = ssr::services()?;
     let t = ssr::tenant(&svc).await?;
     let opt = |s: String| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-    let current = domain::projects::me::get(&svc, &t).await.map_err(ssr::user_error)?;
-    let custom_domain = opt(custom_domain);
-    let mut patch = serde_json::json!({
+    let patch = serde_json::json!({
         "name": name,
         "displayName": opt(display_name),
         "logoUrl": opt(logo_url),
         "brandColor": opt(brand_color),
+        "customDomain": opt(custom_domain),
     });
-    // Sent only when it changes, so a plan without custom domains can still save its branding.
-    if custom_domain != current.custom_domain {
-        patch["customDomain"] = custom_domain.into();
-    }
     let patch = ssr::input_of(patch)?;
     domain::projects::me::update(&svc, &t, patch, &ssr::meta(&svc)?).await.map_err(ssr::user_error)?;
     Ok(())

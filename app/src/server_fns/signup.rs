@@ -30,10 +30,8 @@ pub async fn sign_up(
     let done = signup::signup(&svc, input, client, &ssr::meta(&svc)?).await.map_err(ssr::user_error)?;
     ssr::set_session_cookie(super::SESSION_COOKIE, Some(&done.token))?;
     let parts = ssr::parts()?;
-    let host = parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost:3000");
-    let https = parts.headers.get("x-forwarded-proto").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
     Ok(Welcome {
-        api_base: format!("{}://{host}", if https { "https" } else { "http" }),
+        api_base: format!("{}://{}", if ssr::https(&parts) { "https" } else { "http" }, ssr::host(&parts)),
         project_slug: done.project.slug,
         key: done.api_key.key.key,
         secret: done.api_key.secret,

@@ -23,6 +23,17 @@ pub fn parts() -> Result<http::request::Parts, ServerFnError> {
     use_context::<http::request::Parts>().ok_or_else(|| internal("no request in the context"))
 }
 
+/// The request's `Host` (with its port), empty when it sent none.
+pub fn host(parts: &http::request::Parts) -> &str {
+    parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default()
+}
+
+/// Whether the request came over HTTPS, directly or through a proxy that says so.
+pub fn https(parts: &http::request::Parts) -> bool {
+    parts.uri.scheme_str() == Some("https")
+        || parts.headers.get("x-forwarded-proto").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
+}
+
 /// The value of cookie `name` on the request.
 pub fn cookie(parts: &http::request::Parts, name: &str) -> Option<String> {
     parts
@@ -72,9 +83,7 @@ pub fn client_ip(svc: &Services) -> Result<Option<std::net::IpAddr>, ServerFnErr
 /// Sets (or with `None`, clears) a session cookie: HttpOnly, SameSite=Lax, and Secure when the
 /// request came over HTTPS (directly, or through a proxy that says so).
 pub fn set_session_cookie(name: &str, token: Option<&str>) -> Result<(), ServerFnError> {
-    let parts = parts()?;
-    let https = parts.uri.scheme_str() == Some("https")
-        || parts.headers.get("x-forwarded-proto").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+    let https = https(&parts()?);
     let cookie = match token {
         Some(t) => format!("{name}={t}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}", auth::token::TOKEN_TTL_SECS),
         None => format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),

@@ -81,8 +81,12 @@ impl SettingsPatch {
             v.check(super::OVERAGE_POLICIES.contains(&o.as_str()), "overage", "must be reject or bill");
         }
         v.finish()?;
-        if matches!(self.custom_domain, Some(Some(_))) {
-            crate::usage::quota::Feature::CustomDomain.require_in(&p.plan)?;
+        // Only a new domain needs the plan's feature: saving the rest of the branding with the
+        // domain already set (or after a downgrade) is not refused.
+        if let Some(Some(d)) = &self.custom_domain {
+            if p.custom_domain.as_deref() != Some(d.to_lowercase().as_str()) {
+                crate::usage::quota::Feature::CustomDomain.require_in(&p.plan)?;
+            }
         }
         if let Some(o) = self.overage {
             p.overage = o;

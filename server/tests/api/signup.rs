@@ -102,6 +102,23 @@ async fn a_serving_projects_custom_domain_checks_and_a_suspended_ones_does_not()
     let missing = app.get("/api/v1/domains/check", None).await;
     assert_eq!(missing.status, 400, "{}", missing.body);
 
+    // After a downgrade, saving the branding with the domain it already has is not refused; a new
+    // domain is.
+    let down =
+        app.put(&format!("/api/v1/platform/projects/{}", p.id), Some(&app.admin_token), json!({"plan": "free"})).await;
+    assert_eq!(down.status, 200, "{}", down.body);
+    let same = app
+        .put(
+            "/api/v1/projects/me/branding",
+            Some(&p.admin_token),
+            json!({"customDomain": "alerts.acme.test", "displayName": "Acme"}),
+        )
+        .await;
+    assert_eq!(same.status, 200, "{}", same.body);
+    let other =
+        app.put("/api/v1/projects/me/branding", Some(&p.admin_token), json!({"customDomain": "new.acme.test"})).await;
+    assert_eq!(other.code(), "plan_upgrade_required", "{}", other.body);
+
     let suspended = app.delete(&format!("/api/v1/platform/projects/{}", p.id), Some(&app.admin_token)).await;
     assert_eq!(suspended.status, 200, "{}", suspended.body);
     let gone = app.get("/api/v1/domains/check?domain=alerts.acme.test", None).await;
