@@ -126,6 +126,21 @@ esac
 installed_tailwind="$( ("$tools_dir/node_modules/.bin/tailwindcss" --help 2>/dev/null || true) | semver_of)"
 npm_tool tailwindcss "$installed_tailwind" "$TAILWIND_VERSION" "@tailwindcss/cli@$TAILWIND_VERSION" tailwindcss --help
 
+# --- sox: the sound tests encode their mp3, ogg and aiff tones with it ------------------------------
+if have sox && sox -h 2>/dev/null | grep -q 'AUDIO FILE FORMATS:.* mp3'; then
+  say "sox with mp3: present"
+else
+  apt_install sox libsox-fmt-mp3
+fi
+
+# --- a local S3 server for the object-storage test of sounds (tests/api/sounds.rs) --------------
+if have moto_server; then
+  say "moto_server: present"
+else
+  say "moto_server: installing moto[server] with pip"
+  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]>=5,<6' || say "WARNING: moto not installed; the S3 test of sounds will be skipped"
+fi
+
 if [ "${NOTIFY_SKIP_BROWSER:-0}" != 1 ]; then
   # --- Chromium --------------------------------------------------------------------------------
   if [ -x /usr/bin/chromium ]; then

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{Any, Transaction};
 
 use crate::audit::{self, AuditEntry, RequestMeta};
+use crate::auth::settings::IpRange;
 use crate::auth::{Permission, Tenant};
 use crate::error::{Error, Result, Validator};
 use crate::page::{Cursor, Page, PageRequest};
@@ -23,6 +24,8 @@ pub struct ApiKey {
     pub status: String,
     pub last_used_at: Option<Timestamp>,
     pub expires_at: Option<Timestamp>,
+    /// Addresses and CIDR ranges the key and its secret may be used from; empty: anywhere.
+    pub allowed_ips: Vec<String>,
     pub created_by: Option<String>,
     pub created_at: Timestamp,
     pub revoked_at: Option<Timestamp>,
@@ -47,6 +50,7 @@ struct KeyRow {
     status: String,
     last_used_at: Option<String>,
     expires_at: Option<String>,
+    allowed_ips: Option<String>,
     created_by: Option<String>,
     created_at: String,
     revoked_at: Option<String>,
@@ -63,6 +67,7 @@ impl From<KeyRow> for ApiKey {
             status: r.status,
             last_used_at: time::opt_from_db(r.last_used_at),
             expires_at: time::opt_from_db(r.expires_at),
+            allowed_ips: r.allowed_ips.as_deref().and_then(|a| serde_json::from_str(a).ok()).unwrap_or_default(),
             created_by: r.created_by,
             created_at: time::from_db(&r.created_at),
             revoked_at: time::opt_from_db(r.revoked_at),
@@ -70,8 +75,11 @@ impl From<KeyRow> for ApiKey {
     }
 }
 
-const COLUMNS: &str =
-    "id, project_id, name, key, permissions, status, last_used_at, expires_at, created_by, created_at, revoked_at";
+const COLUMNS: &str = "id, project_id, name, key, permissions, status, last_used_at, expires_at, allowed_ips, \
+    created_by, created_at, revoked_at";
+
+/// The most entries `allowedIps` may hold.
+pub const MAX_ALLOWED_IPS: usize = 50;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -85,6 +93,10 @@ pub struct NewApiKey {
     /// `live` (default) or `test`.
     #[serde(default)]
     pub environment: Option<String>,
+    /// Addresses and CIDR ranges (IPv4 and IPv6) the secret may be used from; absent or empty:
+    /// anywhere.
+    #[serde(default)]
+    pub allowed_ips: Option<Vec<String>>,
 }
 
 /// Validated input, ready to insert.
@@ -93,6 +105,7 @@ pub(crate) struct KeySpec {
     permissions: Vec<String>,
     expires_at: Option<Timestamp>,
     env: String,
+    allowed_ips: Vec<String>,
 }
 
 impl KeySpec {
@@ -102,6 +115,13 @@ impl KeySpec {
             input.permissions.unwrap_or_else(|| Permission::ALL.iter().map(|p| p.as_str().to_string()).collect());
         let expires_at = input.expires_at.as_deref().map(time::parse_client);
         let env = input.environment.unwrap_or_else(|| "live".into());
+        let allowed_ips: Vec<String> = input
+            .allowed_ips
+            .unwrap_or_default()
+            .iter()
+            .map(|a| a.trim().to_string())
+            .filter(|a| !a.is_empty())
+            .collect();
         let mut v = Validator::new();
         v.check(validate::name(&name, 255), "name", "must be 1 to 255 characters")
             .check(!permissions.is_empty(), "permissions", "must name at least one permission")
@@ -112,11 +132,17 @@ impl KeySpec {
             )
             .check(expires_at.is_none_or(|e| e.is_some()), "expiresAt", "must be an RFC 3339 time")
             .check(expires_at.flatten().is_none_or(|e| e > time::now()), "expiresAt", "must be in the future")
-            .check(env == "live" || env == "test", "environment", "must be live or test");
+            .check(env == "live" || env == "test", "environment", "must be live or test")
+            .check(allowed_ips.len() <= MAX_ALLOWED_IPS, "allowedIps", "must hold at most 50 entries")
+            .check(
+                allowed_ips.iter().all(|a| IpRange::parse(a).is_some()),
+                "allowedIps",
+                "each must be an IPv4 or IPv6 address or CIDR range, like 203.0.113.0/24",
+            );
         v.finish()?;
         let mut permissions = permissions;
         permissions.dedup();
-        Ok(KeySpec { name: name.trim().to_string(), permissions, expires_at: expires_at.flatten(), env })
+        Ok(KeySpec { name: name.trim().to_string(), permissions, expires_at: expires_at.flatten(), env, allowed_ips })
     }
 }
 
@@ -135,7 +161,7 @@ pub(crate) async fn insert(
     let id = uuid::Uuid::new_v4().to_string();
     sqlx::query(
         "INSERT INTO project_api_keys (id, project_id, name, key, secret_hash, permissions, status, expires_at, \
-         created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9)",
+         created_by, created_at, allowed_ips) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, $10)",
     )
     .bind(&id)
     .bind(project_id)
@@ -146,6 +172,7 @@ pub(crate) async fn insert(
     .bind(spec.expires_at.map(time::to_db))
     .bind(created_by)
     .bind(time::to_db(now))
+    .bind((!spec.allowed_ips.is_empty()).then(|| serde_json::to_string(&spec.allowed_ips).expect("strings serialize")))
     .execute(&mut **tx)
     .await?;
     Ok(CreatedApiKey {
@@ -158,6 +185,7 @@ pub(crate) async fn insert(
             status: "active".into(),
             last_used_at: None,
             expires_at: spec.expires_at,
+            allowed_ips: spec.allowed_ips,
             created_by: created_by.map(str::to_string),
             created_at: now,
             revoked_at: None,
@@ -175,8 +203,11 @@ pub async fn create(svc: &Services, t: &Tenant, input: NewApiKey, meta: &Request
     tx.commit().await?;
     audit::record(
         svc,
-        AuditEntry::tenant(t, "api_key.create", "api_key", Some(&created.key.id), meta)
-            .with_metadata(serde_json::json!({"name": created.key.name, "permissions": created.key.permissions})),
+        AuditEntry::tenant(t, "api_key.create", "api_key", Some(&created.key.id), meta).with_metadata(
+            serde_json::json!({
+                "name": created.key.name, "permissions": created.key.permissions, "allowedIps": created.key.allowed_ips,
+            }),
+        ),
     )
     .await?;
     Ok(created)

@@ -54,6 +54,14 @@ pub struct Settings {
     pub usage: UsageSettings,
     /// Stripe billing (docs/PLANS.md); without a secret key the billing endpoints answer 503.
     pub billing: BillingSettings,
+    /// The platform's address as the outside reaches it (`PUBLIC_URL`, default
+    /// `http://{LEPTOS_SITE_ADDR}`): sound URLs in notifications and pushes start with it.
+    pub public_url: String,
+    /// Object storage for sound files (`STORAGE_URL=s3://bucket/prefix`); unset keeps them in
+    /// `{DATA_DIR}/sounds` (docs/SOUNDS.md).
+    pub storage_url: Option<String>,
+    /// Days an audit row is kept (`AUDIT_RETENTION_DAYS`, default 365; 0 keeps rows for good).
+    pub audit_retention_days: u32,
 }
 
 /// The job workers' limits (docs/JOBS.md). Caps count a project's leased rows across every
@@ -247,6 +255,21 @@ impl Settings {
                 ),
             },
             billing: BillingSettings::from_env(),
+            public_url: std::env::var("PUBLIC_URL")
+                .ok()
+                .map(|s| s.trim().trim_end_matches('/').to_string())
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| {
+                    format!("http://{}", std::env::var("LEPTOS_SITE_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into()))
+                }),
+            storage_url: std::env::var("STORAGE_URL").ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
+            audit_retention_days: match std::env::var("AUDIT_RETENTION_DAYS").ok().filter(|s| !s.trim().is_empty()) {
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .map_err(|_| Error::Internal("AUDIT_RETENTION_DAYS must be a whole number of days".into()))?,
+                None => 365,
+            },
         })
     }
 }

@@ -24,6 +24,9 @@ pub enum Error {
     ConflictWith { message: String, details: serde_json::Value },
     #[error("payload too large")]
     PayloadTooLarge,
+    /// The body is not of a kind the endpoint takes (a sound that does not decode as audio).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
     /// A key past its plan's request rate (docs/PLANS.md): `limit` requests a second.
@@ -138,6 +141,7 @@ impl Error {
             Error::NotFound => "not_found",
             Error::Conflict(_) | Error::ConflictWith { .. } => "conflict",
             Error::PayloadTooLarge => "payload_too_large",
+            Error::UnsupportedMediaType(_) => "unsupported_media_type",
             Error::RateLimited { .. } | Error::KeyRateLimited { .. } => "rate_limited",
             Error::QuotaExceeded { .. } => "quota_exceeded",
             Error::PlanUpgradeRequired { .. } => "plan_upgrade_required",
@@ -156,6 +160,7 @@ impl Error {
             Error::NotFound => 404,
             Error::Conflict(_) | Error::ConflictWith { .. } => 409,
             Error::PayloadTooLarge => 413,
+            Error::UnsupportedMediaType(_) => 415,
             Error::RateLimited { .. } | Error::KeyRateLimited { .. } => 429,
             Error::QuotaExceeded { status, .. } => *status,
             Error::PlanUpgradeRequired { .. } => 403,

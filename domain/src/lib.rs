@@ -25,6 +25,7 @@ pub mod realtime;
 pub mod roles;
 pub mod rules;
 pub mod services;
+pub mod sounds;
 pub mod time;
 pub mod usage;
 pub mod users;

@@ -49,6 +49,8 @@ pub struct Services {
     pub(crate) rate_limits: crate::usage::rate::RateLimits,
     /// Stripe, when `STRIPE_SECRET_KEY` is set (see `billing`).
     pub(crate) stripe: Option<crate::billing::Stripe>,
+    /// Where sound files live (see `sounds::store`).
+    pub sounds: crate::sounds::SoundStore,
 }
 
 impl Services {
@@ -104,6 +106,7 @@ impl Services {
             meter,
             rate_limits: Default::default(),
             stripe: crate::billing::Stripe::from_settings(&settings.billing),
+            sounds: crate::sounds::SoundStore::open(settings.storage_url.as_deref(), &settings.data_dir)?,
             settings,
             db,
             redis,
@@ -131,6 +134,7 @@ impl Services {
         spawn_housekeeping(svc.clone());
         crate::usage::meter::spawn_flusher(svc.clone(), svc.settings.usage.flush_interval);
         crate::billing::spawn_sweeper(svc.clone());
+        crate::audit::retention::spawn_sweeper(svc.clone());
         Ok(svc)
     }
 

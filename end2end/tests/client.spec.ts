@@ -10,11 +10,13 @@ test('API keys: create one (secret shown once) and revoke it', async ({ page, re
   await expect(page).toHaveURL(/\/keys$/);
   await page.getByLabel('Name').fill('CI key');
   await page.getByLabel('Send events').check();
+  await page.getByLabel('Allowed addresses').fill('10.0.0.0/8, 2001:db8::/32');
   await page.getByRole('button', { name: 'Create key' }).click();
   const secret = page.getByLabel('Secret key');
   await expect(secret).toHaveValue(/^sk_(live|test)_/);
   const row = page.getByRole('row', { name: /CI key/ });
   await expect(row).toContainText('events:write');
+  await expect(row).toContainText('10.0.0.0/8, 2001:db8::/32');
   await expectAccessible(page);
   await screenshot(page, 'keys');
 
@@ -216,6 +218,23 @@ test('audit log: the changes made in the panel are listed with where they came f
   const row = page.getByRole('row', { name: /api_key\.create/ });
   await expect(row).toContainText('project_admin');
   await expect(row).toContainText('127.0.0.1');
+
+  // Filters are a plain form: the filtered view is a link.
+  await page.getByLabel('Action').fill('rule.*');
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  await expect(page).toHaveURL(/action=rule\.\*/);
+  await expect(page.getByText('No changes match.')).toBeVisible();
+  await page.getByLabel('Action').fill('api_key.*');
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  await expect(page.getByRole('row', { name: /api_key\.create/ })).toBeVisible();
   await expectAccessible(page);
   await screenshot(page, 'audit');
+
+  // The download is what the filters select, as CSV.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download CSV' }).click()]);
+  expect(download.suggestedFilename()).toMatch(/^audit-.*\.csv$/);
+  const csv = (await (await import('node:fs/promises')).readFile((await download.path())!, 'utf8')).trim().split('\n');
+  expect(csv[0]).toBe('timestamp,id,actorType,userId,action,resourceType,resourceId,ipAddress,userAgent,metadata');
+  expect(csv.length).toBe(2);
+  expect(csv[1]).toContain('api_key.create');
 });

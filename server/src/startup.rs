@@ -42,6 +42,7 @@ pub fn app(svc: Arc<Services>, hub: Arc<Hub>, leptos_options: LeptosOptions) -> 
                 move || app::shell(options.clone())
             },
         )
+        .merge(http::panel_forms::routes())
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell));
     let api = http::layers::api(http::api_router().merge(realtime::routes()), svc);
     http::layers::traced(api.merge(http::layers::panel(panel))).with_state(state)

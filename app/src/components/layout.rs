@@ -9,7 +9,7 @@ use leptos_router::hooks::use_location;
 use crate::server_fns::session::{load_panel_context, Brand, PanelContext, SignOut};
 
 /// The client panel's pages, in navigation order: (path, label).
-pub const CLIENT_NAV: [(&str, &str); 10] = [
+pub const CLIENT_NAV: [(&str, &str); 11] = [
     ("/", "Dashboard"),
     ("/activity", "Activity"),
     ("/rules", "Rules"),
@@ -17,6 +17,7 @@ pub const CLIENT_NAV: [(&str, &str); 10] = [
     ("/roles", "Roles"),
     ("/keys", "API keys"),
     ("/webhook", "Webhook"),
+    ("/sounds", "Sounds"),
     ("/audit", "Audit log"),
     ("/billing", "Billing"),
     ("/settings", "Settings"),

@@ -48,7 +48,8 @@ pub const BUTTON: &str = "inline-flex items-center justify-center rounded-md bg-
 pub const SECONDARY: &str = "inline-flex items-center justify-center rounded-md border border-slate-300 \
     bg-white px-3 py-1.5 text-sm font-medium text-slate-800 shadow-sm hover:bg-slate-50 focus:outline-none \
     focus:ring-2 focus:ring-brand/50";
-pub const DANGER: &str = "inline-flex items-center justify-center rounded-md border border-red-300 bg-white \
+pub const DANGER: &str =
+    "inline-flex items-center justify-center whitespace-nowrap rounded-md border border-red-300 bg-white \
     px-3 py-1.5 text-sm font-medium text-red-800 hover:bg-red-50 focus:outline-none focus:ring-2 \
     focus:ring-red-400";
 pub const LINK: &str = "font-medium text-slate-900 underline decoration-brand decoration-2 underline-offset-2 \

@@ -29,6 +29,11 @@ pub fn KeysPage() -> impl IntoView {
                                 <Field label="Name" name="name" required=true placeholder="Production backend" error=field_error(problem, "name")/>
                                 <Field label="Expires on" name="expires_at" kind="date" hint="Leave empty for a key that does not expire."
                                     error=field_error(problem, "expiresAt")/>
+                                <div class="md:col-span-2">
+                                    <Field label="Allowed addresses" name="allowed_ips" placeholder="203.0.113.0/24, 2001:db8::/32"
+                                        hint="Addresses or CIDR ranges your servers call from, separated by commas. Empty: anywhere."
+                                        error=field_error(problem, "allowedIps")/>
+                                </div>
                                 <fieldset class="md:col-span-2">
                                     <legend class="text-sm font-medium text-slate-800">"Permissions (none ticked: all)"</legend>
                                     <div class="mt-2 flex flex-wrap gap-4">
@@ -73,7 +78,7 @@ fn KeyTable(keys: Vec<KeyView>, revoke: ServerAction<RevokeKey>) -> impl IntoVie
         return view! { <EmptyState text="No keys yet."/> }.into_any();
     }
     view! {
-        <DataTable headers=&["Name", "Key", "Permissions", "Status", "Last used", ""]>
+        <DataTable headers=&["Name", "Key", "Permissions", "From", "Status", "Last used", ""]>
                     {keys.into_iter().map(|k| {
                         let active = k.status == "active";
                         let name = k.name.clone();
@@ -82,6 +87,7 @@ fn KeyTable(keys: Vec<KeyView>, revoke: ServerAction<RevokeKey>) -> impl IntoVie
                                 <td class="px-4 py-2 font-medium text-slate-900">{k.name.clone()}</td>
                                 <td class="px-4 py-2"><code>{k.key.clone()}</code></td>
                                 <td class="px-4 py-2 text-slate-700">{k.permissions.join(", ")}</td>
+                                <td class="px-4 py-2 text-slate-700">{if k.allowed_ips.is_empty() { "anywhere".to_string() } else { k.allowed_ips.join(", ") }}</td>
                                 <td class="px-4 py-2"><Badge text=k.status.clone()/></td>
                                 <td class="px-4 py-2 text-slate-700">{k.last_used_at.as_deref().map(short_time).unwrap_or_else(|| "never".into())}</td>
                                 <td class="px-4 py-2 text-right">

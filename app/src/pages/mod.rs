@@ -12,5 +12,6 @@ pub mod roles;
 pub mod rules;
 pub mod settings;
 pub mod signup;
+pub mod sounds;
 pub mod users;
 pub mod webhook;

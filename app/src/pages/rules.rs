@@ -13,6 +13,7 @@ use crate::components::ui::{
 };
 use crate::pages::keys::short_time;
 use crate::server_fns::rules::{check_rule, get_rule, list_rules, DeleteRule, RuleView, SaveRule, TestRule};
+use crate::server_fns::sounds::list_sounds;
 
 #[component]
 pub fn RulesPage() -> impl IntoView {
@@ -65,13 +66,20 @@ pub fn RuleEditorPage() -> impl IntoView {
             None => Ok(None),
         }
     });
+    // The names the sound picker offers.
+    let sounds = Resource::new(
+        || (),
+        |_| async move {
+            list_sounds().await.map(|list| list.into_iter().map(|s| s.name).collect::<Vec<_>>()).unwrap_or_default()
+        },
+    );
     view! {
         <ClientShell>
             {
                 view! {
                     <Suspense fallback=|| view! { <p class="text-slate-600">"Loading…"</p> }>
                         {move || rule.get().map(|r| match r {
-                            Ok(rule) => view! { <RuleEditor rule/> }.into_any(),
+                            Ok(rule) => view! { <RuleEditor rule sounds/> }.into_any(),
                             Err(e) => view! {
                                 <Title text="Not found"/>
                                 <PageHeader title="Not found"/>
@@ -86,7 +94,7 @@ pub fn RuleEditorPage() -> impl IntoView {
 }
 
 #[component]
-fn RuleEditor(rule: Option<RuleView>) -> impl IntoView {
+fn RuleEditor(rule: Option<RuleView>, sounds: Resource<Vec<String>>) -> impl IntoView {
     let is_new = rule.is_none();
     let r = rule.unwrap_or(RuleView { active: true, target_roles: vec!["admin".into()], ..Default::default() });
     let save = ServerAction::<SaveRule>::new();
@@ -146,6 +154,7 @@ fn RuleEditor(rule: Option<RuleView>) -> impl IntoView {
                     </div>
                     <div class="flex flex-wrap items-end gap-6">
                         <div class="w-32"><Field label="Priority" name="priority" kind="number" value=r.priority.to_string() error=field_error(problem, "priority")/></div>
+                        <SoundPicker current=r.sound.clone() sounds error=field_error(problem, "sound")/>
                         <label class="flex items-center gap-2 text-sm text-slate-800">
                             <input type="checkbox" name="active" value="on" checked=r.active class="h-4 w-4"/>"Active"
                         </label>
@@ -155,6 +164,39 @@ fn RuleEditor(rule: Option<RuleView>) -> impl IntoView {
                 </ActionForm>
             </Card>
             {(!is_new).then(|| view! { <RuleTest id=id.clone()/> <DeleteRuleCard id=id.clone()/> })}
+        </div>
+    }
+}
+
+/// The rule's sound: none, or one of the project's sounds (uploaded on the sounds page).
+#[component]
+fn SoundPicker(current: Option<String>, sounds: Resource<Vec<String>>, error: Signal<Option<String>>) -> impl IntoView {
+    let current = StoredValue::new(current.unwrap_or_default());
+    view! {
+        <div>
+            <label for="field-sound" class="block text-sm font-medium text-slate-800">"Sound"</label>
+            <Suspense fallback=|| view! {
+                <select id="field-sound" disabled=true class=format!("{INPUT_INLINE} mt-1 w-56")><option>"Loading…"</option></select>
+            }>
+                {move || sounds.get().map(|mut names| {
+                    // A rule keeps showing its sound if it is gone from the list.
+                    let current = current.get_value();
+                    if !current.is_empty() && !names.contains(&current) {
+                        names.push(current.clone());
+                    }
+                    view! {
+                        <select id="field-sound" name="sound" class=format!("{INPUT_INLINE} mt-1 w-56")>
+                            <option value="" selected=current.is_empty()>"No sound"</option>
+                            {names.into_iter().map(|n| {
+                                let selected = n == current;
+                                let label = n.clone();
+                                view! { <option value=n selected=selected>{label}</option> }
+                            }).collect_view()}
+                        </select>
+                    }
+                })}
+            </Suspense>
+            {move || error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{e}</p> })}
         </div>
     }
 }

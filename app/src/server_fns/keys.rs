@@ -21,6 +21,8 @@ pub struct KeyView {
     pub status: String,
     pub last_used_at: Option<String>,
     pub expires_at: Option<String>,
+    #[serde(default)]
+    pub allowed_ips: Vec<String>,
     pub created_at: String,
 }
 
@@ -43,7 +45,8 @@ pub async fn list_keys() -> Result<Vec<KeyView>, ServerFnError> {
 }
 
 /// One checkbox per permission (see [`PERMISSIONS`]); none checked means all four. `expires_at`
-/// is a date (`YYYY-MM-DD`, the end of that day in UTC) or empty for never.
+/// is a date (`YYYY-MM-DD`, the end of that day in UTC) or empty for never; `allowed_ips` the
+/// addresses and CIDR ranges the secret may be used from, empty for anywhere.
 #[server(prefix = "/_panel")]
 pub async fn create_key(
     name: String,
@@ -52,6 +55,7 @@ pub async fn create_key(
     users_manage: Option<String>,
     notifications_read: Option<String>,
     rules_manage: Option<String>,
+    allowed_ips: Option<String>,
 ) -> Result<CreatedKey, ServerFnError> {
     use super::ssr;
     let svc = ssr::services()?;
@@ -70,6 +74,8 @@ pub async fn create_key(
         "name": name,
         "permissions": (!permissions.is_empty()).then_some(permissions),
         "expiresAt": expires_at,
+        // Commas or spaces between entries.
+        "allowedIps": allowed_ips.unwrap_or_default().split([',', ' ', '\n']).filter(|a| !a.trim().is_empty()).map(str::trim).collect::<Vec<_>>(),
     }))?;
     let created = domain::api_keys::create(&svc, &t, input, &ssr::meta(&svc)?).await.map_err(ssr::user_error)?;
     Ok(CreatedKey { key: created.key.key, secret: created.secret })

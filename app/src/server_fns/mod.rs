@@ -14,11 +14,12 @@ pub mod rules;
 pub mod session;
 pub mod settings;
 pub mod signup;
+pub mod sounds;
 pub mod users;
 pub mod webhook;
 
 #[cfg(feature = "ssr")]
-pub(crate) mod ssr;
+pub mod ssr;
 
 use std::collections::BTreeMap;
 

@@ -1,7 +1,7 @@
 //! Rules of the signed-in admin's project: list, read, save (create or update), check as the
 //! admin types, test against a sample event, delete.
 
-// A server function takes a form's fields as its arguments; the rule form has eight.
+// A server function takes a form's fields as its arguments; the rule form has nine.
 #![allow(clippy::too_many_arguments)]
 
 use leptos::prelude::*;
@@ -18,6 +18,7 @@ pub struct RuleView {
     pub message: String,
     pub priority: i64,
     pub active: bool,
+    pub sound: Option<String>,
     pub updated_at: String,
 }
 
@@ -61,6 +62,7 @@ pub async fn save_rule(
     target_roles: String,
     priority: Option<String>,
     active: Option<String>,
+    sound: Option<String>,
 ) -> Result<String, ServerFnError> {
     use super::ssr;
     use domain::rules as crud;
@@ -78,6 +80,8 @@ pub async fn save_rule(
     let input = ssr::input_of(serde_json::json!({
         "name": name, "condition": condition, "title": title, "message": message,
         "targetRoles": roles, "priority": priority, "active": active.is_some(),
+        // The sound picker: empty is no sound.
+        "sound": sound.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
     }))?;
     let rule = match id.filter(|i| !i.is_empty()) {
         None => crud::create(&svc, &t, input, &meta).await,

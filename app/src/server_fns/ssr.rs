@@ -50,7 +50,12 @@ pub fn cookie(parts: &http::request::Parts, name: &str) -> Option<String> {
 /// The signed-in project admin's tenant. A `user` token, an expired one, or one whose holder was
 /// disabled or demoted since, gets [`super::SIGN_IN_FIRST`].
 pub async fn tenant(svc: &Services) -> Result<Tenant, ServerFnError> {
-    let token = cookie(&parts()?, super::SESSION_COOKIE).ok_or_else(sign_in_first)?;
+    tenant_of(svc, &parts()?).await
+}
+
+/// [`tenant`] of a request outside a server function (the panel's upload form).
+pub async fn tenant_of(svc: &Services, parts: &http::request::Parts) -> Result<Tenant, ServerFnError> {
+    let token = cookie(parts, super::SESSION_COOKIE).ok_or_else(sign_in_first)?;
     match auth::bearer(svc, &token).await {
         Ok(Principal::Tenant(t)) if t.require_admin().is_ok() => Ok(t),
         Ok(_) | Err(domain::Error::Unauthenticated(_)) => Err(sign_in_first()),
@@ -70,9 +75,13 @@ pub async fn platform_admin(svc: &Services) -> Result<PlatformAdminCtx, ServerFn
 
 /// Who asked and from where, for the audit log (the same as the REST API records).
 pub fn meta(svc: &Services) -> Result<RequestMeta, ServerFnError> {
-    let parts = parts()?;
+    Ok(meta_of(svc, &parts()?))
+}
+
+/// [`meta`] of a request outside a server function.
+pub fn meta_of(svc: &Services, parts: &http::request::Parts) -> RequestMeta {
     let peer = parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-    Ok(auth::client_addr::request_meta(peer, &parts.headers, &svc.settings.auth))
+    auth::client_addr::request_meta(peer, &parts.headers, &svc.settings.auth)
 }
 
 /// The client's address, for the sign-in and sign-up throttles.

@@ -12,6 +12,7 @@ use sqlx::Row;
 
 use super::lru::TtlLru;
 use super::permission::Permission;
+use super::settings::IpRange;
 use crate::db::Db;
 use crate::error::Result;
 use crate::time::{self, Timestamp};
@@ -25,6 +26,8 @@ pub struct CachedKey {
     pub permissions: Vec<Permission>,
     pub revoked: bool,
     pub expires_at: Option<Timestamp>,
+    /// Where the secret may be used from; empty: anywhere.
+    pub allowed_ips: Vec<IpRange>,
 }
 
 /// What a token check needs to know about its holder now.
@@ -44,6 +47,8 @@ pub struct AuthCache {
     project_status: TtlLru<String, Option<String>>,
     users: TtlLru<String, Option<UserState>>,
     last_used: DashMap<String, Timestamp>,
+    /// Keys and addresses whose refusal was audited in the last minute.
+    refusals: TtlLru<String, ()>,
 }
 
 impl AuthCache {
@@ -55,7 +60,18 @@ impl AuthCache {
             project_status: TtlLru::new(CAPACITY, state_ttl),
             users: TtlLru::new(CAPACITY, state_ttl),
             last_used: DashMap::new(),
+            refusals: TtlLru::new(CAPACITY, Duration::from_secs(60)),
         }
+    }
+
+    /// Whether this is the first refusal of `key_id` from `client` in a minute (and notes it).
+    pub fn first_refusal(&self, key_id: &str, client: Option<std::net::IpAddr>) -> bool {
+        let slot = format!("{key_id}/{client:?}");
+        if self.refusals.get(&slot).is_some() {
+            return false;
+        }
+        self.refusals.put(slot, ());
+        true
     }
 
     /// The key named `key`, from the cache when fresh, else from the database. Malformed keys
@@ -68,7 +84,7 @@ impl AuthCache {
             return Ok(hit);
         }
         let row = sqlx::query(
-            "SELECT id, project_id, secret_hash, permissions, status, expires_at \
+            "SELECT id, project_id, secret_hash, permissions, status, expires_at, allowed_ips \
              FROM project_api_keys WHERE key = $1",
         )
         .bind(key)
@@ -83,6 +99,13 @@ impl AuthCache {
                 permissions: permissions.iter().filter_map(|p| Permission::parse(p)).collect(),
                 revoked: r.get::<String, _>("status") != "active",
                 expires_at: time::opt_from_db(r.get("expires_at")),
+                allowed_ips: r
+                    .get::<Option<String>, _>("allowed_ips")
+                    .and_then(|a| serde_json::from_str::<Vec<String>>(&a).ok())
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|a| IpRange::parse(a))
+                    .collect(),
             })
         });
         self.keys.put(key.to_string(), value.clone());

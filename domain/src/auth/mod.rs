@@ -95,12 +95,27 @@ pub async fn api_key(svc: &Services, key: &str, secret: &str, client: Option<IpA
     if k.expires_at.is_some_and(|t| t <= crate::time::now()) {
         return Err(Error::Unauthenticated("this API key has expired"));
     }
+    let tenant =
+        Tenant::new(k.project_id.clone(), Actor::ApiKey { key_id: k.id.clone(), permissions: k.permissions.clone() });
+    if !k.allowed_ips.is_empty() && !client.is_some_and(|ip| k.allowed_ips.iter().any(|r| r.contains(ip))) {
+        // The key's owner hears of it, once a minute per address at most (the log is theirs to
+        // read, not a megaphone for whoever holds the leaked secret).
+        if svc.auth_cache.first_refusal(&k.id, client) {
+            let meta = crate::audit::RequestMeta { ip: client.map(|ip| ip.to_string()), user_agent: None };
+            let entry =
+                crate::audit::AuditEntry::tenant(&tenant, "api_key.address_refused", "api_key", Some(&k.id), &meta)
+                    .with_metadata(serde_json::json!({ "ipAddress": meta.ip }));
+            if let Err(e) = crate::audit::record(svc, entry).await {
+                tracing::warn!(error = %e, "could not audit a refused key address");
+            }
+        }
+        return Err(Error::Forbidden("this API key may not be used from this address (see its allowedIps)"));
+    }
     ensure_project_active(svc, &k.project_id).await?;
     let per_second = svc.limits.get(&svc.db, &k.project_id).await?.and_then(|l| l.rate_limit_per_second);
     let rate = svc.rate_limits.check(&k.id, per_second)?;
     svc.auth_cache.touch(&k.id);
-    Ok(Tenant::new(k.project_id.clone(), Actor::ApiKey { key_id: k.id.clone(), permissions: k.permissions.clone() })
-        .with_rate(rate))
+    Ok(tenant.with_rate(rate))
 }
 
 /// Checks a bearer token.

@@ -56,6 +56,26 @@ pub struct Due {
     pub lease: String,
 }
 
+impl Due {
+    /// The sound as APNs wants it: the whole name of the file the app bundles, the sound's name
+    /// plus its file's extension (`alarm.caf`; docs/SOUNDS.md). Android's raw resources are
+    /// named without the extension, so FCM's `android.notification.sound` is the name alone.
+    pub fn apns_sound(&self) -> Option<String> {
+        let name = self.sound.as_deref()?;
+        let ext = self
+            .data
+            .get("soundUrl")
+            .and_then(|u| u.rsplit('/').next())
+            .and_then(|file| file.rsplit_once('.'))
+            .map(|(_, ext)| ext)
+            .filter(|ext| !ext.is_empty() && ext.bytes().all(|b| b.is_ascii_alphanumeric()));
+        Some(match ext {
+            Some(ext) if !name.contains('.') => format!("{name}.{ext}"),
+            _ => name.to_string(),
+        })
+    }
+}
+
 /// A push service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Provider {

@@ -55,8 +55,13 @@ impl RuleInput {
         if let Some(v) = self.message {
             rule.message = v
         }
+        // Taking the sound off takes its URL too, unless the input sets one of its own.
+        let sound_cleared = matches!(self.sound, Some(None)) && rule.sound.is_some();
         rule.sound = p(rule.sound.take(), self.sound);
-        rule.sound_url = p(rule.sound_url.take(), self.sound_url);
+        rule.sound_url = match (sound_cleared, self.sound_url) {
+            (true, None) => None,
+            (_, given) => p(rule.sound_url.take(), given),
+        };
         if let Some(v) = self.priority {
             rule.priority = v
         }
@@ -70,7 +75,7 @@ impl RuleInput {
     }
 }
 
-async fn check(svc: &Services, t: &Tenant, r: &Rule) -> Result<()> {
+async fn check(svc: &Services, t: &Tenant, r: &mut Rule) -> Result<()> {
     let mut v = Validator::new();
     v.check(validate::name(&r.name, 255), "name", "must be 1 to 255 characters")
         .check(
@@ -84,13 +89,13 @@ async fn check(svc: &Services, t: &Tenant, r: &Rule) -> Result<()> {
             "name at least one role, or set notifyEventUser",
         )
         .check(r.target_roles.len() <= 50, "targetRoles", "must hold at most 50 roles")
-        .check(r.sound.as_ref().is_none_or(|s| validate::name(s, 255)), "sound", "must be 1 to 255 characters")
         .check(r.sound_url.as_deref().is_none_or(validate::http_url), "soundUrl", "must be an http(s) URL")
         .check((-1_000_000..=1_000_000).contains(&r.priority), "priority", "must be between -1000000 and 1000000")
         .check(r.action.as_ref().is_none_or(|a| a.is_object()), "action", "must be a JSON object")
         .check(r.action.as_ref().is_none_or(|a| a.to_string().len() <= 8192), "action", "must be at most 8 KiB")
         .check(!r.title.trim().is_empty(), "title", "must not be empty");
     v.finish()?;
+    resolve_sound(svc, t, r).await?;
     compile::within_size(&r.condition, &r.title, &r.message)?;
     svc.sandbox.check(&r.text()).await?;
     crate::roles::ensure_exist(svc, t, &r.target_roles).await.map_err(|e| match e {
@@ -102,6 +107,17 @@ async fn check(svc: &Services, t: &Tenant, r: &Rule) -> Result<()> {
         }
         other => other,
     })
+}
+
+/// A rule's `sound` names one of the project's sounds (docs/SOUNDS.md); its `soundUrl` becomes
+/// that sound's URL. Without a sound, `soundUrl` may point anywhere the client likes.
+async fn resolve_sound(svc: &Services, t: &Tenant, r: &mut Rule) -> Result<()> {
+    let Some(name) = r.sound.as_deref() else { return Ok(()) };
+    let sound = crate::sounds::named(svc, t.project_id(), name).await?.ok_or_else(|| {
+        Error::field("sound", "names no sound of this project: upload it first (POST /api/v1/sounds)")
+    })?;
+    r.sound_url = Some(sound.url);
+    Ok(())
 }
 
 /// Checks a rule's texts as saving it would (sizes, then compiling them in the sandbox), without
@@ -144,7 +160,7 @@ pub async fn create(svc: &Services, t: &Tenant, input: RuleInput, meta: &Request
         updated_at: now,
     };
     input.apply(&mut rule);
-    check(svc, t, &rule).await?;
+    check(svc, t, &mut rule).await?;
     sqlx::query(&format!(
         "INSERT INTO rules ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)"
     ))
@@ -213,7 +229,7 @@ pub async fn update(svc: &Services, t: &Tenant, id: &str, input: RuleInput, meta
     t.require(Permission::RulesManage)?;
     let mut rule = load(svc, t, id).await?;
     input.apply(&mut rule);
-    check(svc, t, &rule).await?;
+    check(svc, t, &mut rule).await?;
     rule.updated_at = time::now();
     sqlx::query(
         "UPDATE rules SET name = $1, description = $2, condition = $3, target_roles = $4, title = $5, message = $6, \

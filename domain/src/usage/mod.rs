@@ -108,6 +108,29 @@ pub(crate) async fn add(
     Ok(month_totals)
 }
 
+/// Sets `storageUsedBytes` of the project's rows for `at`'s day and month (creating them): a
+/// level, written whenever the project's stored files change.
+pub(crate) async fn set_storage(db: &crate::db::Db, project_id: &str, at: Timestamp, bytes: i64) -> Result<()> {
+    let now = time::to_db(time::now());
+    for (period, period_type) in [(month(at), "monthly"), (day(at), "daily")] {
+        sqlx::query(
+            "INSERT INTO usage_metrics (project_id, period, period_type, events_received, notifications_sent, \
+             notifications_delivered, notifications_failed, active_users, api_calls, storage_used_bytes, overage_reported, \
+             created_at, updated_at) VALUES ($1, $2, $3, 0, 0, 0, 0, 0, 0, $4, 0, $5, $5) \
+             ON CONFLICT (project_id, period, period_type) DO UPDATE SET \
+             storage_used_bytes = excluded.storage_used_bytes, updated_at = excluded.updated_at",
+        )
+        .bind(project_id)
+        .bind(&period)
+        .bind(period_type)
+        .bind(bytes)
+        .bind(&now)
+        .execute(db.pool())
+        .await?;
+    }
+    Ok(())
+}
+
 /// The project's month so far as the rows hold it (what this process has not flushed yet is
 /// added by the caller when it matters).
 pub(crate) async fn month_totals(db: &crate::db::Db, project_id: &str, at: Timestamp) -> Result<(i64, i64)> {

@@ -110,6 +110,11 @@ async fn report(svc: &Services, project_id: &str, quotas: Quotas, r: &Range) -> 
             .bind(project_id)
             .fetch_one(svc.db.pool())
             .await?;
+    let storage_used_bytes: i64 =
+        sqlx::query_scalar("SELECT CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) FROM sounds WHERE project_id = $1")
+            .bind(project_id)
+            .fetch_one(svc.db.pool())
+            .await?;
     let current_period = if r.period_type == "daily" { super::day(now) } else { super::month(now) };
     // What this process counted and has not flushed yet belongs to the current period.
     if let Some(row) = data.iter_mut().find(|row| row.period == current_period) {
@@ -119,6 +124,7 @@ async fn report(svc: &Services, project_id: &str, quotas: Quotas, r: &Range) -> 
         row.notifications_failed += pending.notifications_failed;
         row.api_calls += pending.api_calls;
         row.active_users = active_users;
+        row.storage_used_bytes = storage_used_bytes;
     } else if pending != super::Delta::default() && r.from <= current_period && current_period <= r.to {
         data.push(UsageRow {
             period: current_period,
@@ -129,7 +135,7 @@ async fn report(svc: &Services, project_id: &str, quotas: Quotas, r: &Range) -> 
             notifications_failed: pending.notifications_failed,
             active_users,
             api_calls: pending.api_calls,
-            storage_used_bytes: 0,
+            storage_used_bytes,
         });
     }
     let (events, notifications) = super::month_totals(&svc.db, project_id, now).await?;

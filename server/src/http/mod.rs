@@ -1,9 +1,10 @@
-//! The REST API under `/api/v1`, `/healthz` and `/metrics`. Handlers are thin: extract, call one
+//! The REST API under `/api/v1`, `/healthz`, `/metrics` and the public sound files under `/media`. Handlers are thin: extract, call one
 //! domain function, shape the answer.
 
 pub mod error;
 pub mod extract;
 pub mod layers;
+pub mod panel_forms;
 pub mod routes;
 
 use std::sync::Arc;
@@ -40,6 +41,7 @@ pub fn api_router() -> Router<AppState> {
         .nest("/roles", routes::roles::routes())
         .nest("/rules", routes::rules::routes())
         .nest("/notifications", routes::notifications::routes())
+        .nest("/sounds", routes::sounds::routes())
         .method_not_allowed_fallback(error::method_not_allowed)
         .fallback(error::not_found);
     Router::new()
@@ -47,6 +49,7 @@ pub fn api_router() -> Router<AppState> {
         .route("/api", axum::routing::any(error::not_found))
         .route("/api/{*rest}", axum::routing::any(error::not_found))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .merge(routes::sounds::media_routes())
         .route("/healthz", get(routes::health::healthz))
         .route("/metrics", get(routes::health::metrics))
 }

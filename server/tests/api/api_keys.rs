@@ -124,3 +124,45 @@ async fn another_projects_key_is_not_found() {
     assert_eq!(app.send_event(&a, json!({"type": "t", "payload": {}})).await.status, 202, "A's key still works");
     app.teardown().await;
 }
+
+#[tokio::test]
+async fn a_key_with_allowed_ips_works_only_from_them() {
+    let app = TestApp::spawn().await;
+    let p = app.project("Allowed IPs").await;
+    let bad = app
+        .post("/api/v1/projects/me/api-keys", Some(&p.admin_token), json!({"allowedIps": ["10.9.9.0/33", "nope"]}))
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(bad.body["error"]["details"]["fields"]["allowedIps"].is_string());
+
+    let elsewhere = app
+        .post(
+            "/api/v1/projects/me/api-keys",
+            Some(&p.admin_token),
+            json!({"allowedIps": ["10.9.9.0/24", "2001:db8::/32"]}),
+        )
+        .await;
+    assert_eq!(elsewhere.status, 201, "{}", elsewhere.body);
+    assert_eq!(elsewhere.body["allowedIps"], json!(["10.9.9.0/24", "2001:db8::/32"]));
+    let (key, secret) = (elsewhere.body["key"].as_str().unwrap(), elsewhere.body["secret"].as_str().unwrap());
+    let event = json!({"type": "ping", "payload": {}});
+    for _ in 0..2 {
+        let refused = app.request(Method::POST, "/api/v1/events", Auth::Key(key, secret), Some(event.clone())).await;
+        assert_eq!(refused.status, 403, "from 127.0.0.1: {}", refused.body);
+        assert_eq!(refused.code(), "forbidden");
+    }
+    let audit = app.get("/api/v1/audit?action=api_key.address_refused", Some(&p.admin_token)).await;
+    let rows = audit.body["data"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "audited once a minute per address: {}", audit.body);
+    assert_eq!(rows[0]["ipAddress"], "127.0.0.1");
+    assert_eq!(rows[0]["resourceId"], elsewhere.body["id"]);
+
+    let here =
+        app.post("/api/v1/projects/me/api-keys", Some(&p.admin_token), json!({"allowedIps": ["127.0.0.1/32"]})).await;
+    let (key, secret) = (here.body["key"].as_str().unwrap(), here.body["secret"].as_str().unwrap());
+    let sent = app.request(Method::POST, "/api/v1/events", Auth::Key(key, secret), Some(event)).await;
+    assert_eq!(sent.status, 202, "{}", sent.body);
+    let listed = app.get("/api/v1/projects/me/api-keys", Some(&p.admin_token)).await;
+    assert!(listed.body.to_string().contains("127.0.0.1/32"));
+    app.teardown().await;
+}

@@ -38,6 +38,8 @@ pub async fn processed(app: &TestApp, p: &TestProject, id: &str) -> Value {
 pub async fn finance_rule(app: &TestApp, p: &TestProject) -> String {
     let r = app.post("/api/v1/roles", Some(&p.admin_token), json!({"name": "finance"})).await;
     assert_eq!(r.status, 201, "{}", r.body);
+    let sound = app.upload_sound(&p.admin_token, Some("alarm"), "alarm.wav", crate::helpers::wav(400, 8000)).await;
+    assert_eq!(sound.status, 201, "{}", sound.body);
     let rule = app
         .post(
             "/api/v1/rules",
@@ -49,7 +51,7 @@ pub async fn finance_rule(app: &TestApp, p: &TestProject) -> String {
                 "notifyEventUser": true,
                 "title": "Large {{ payload.currency }} payment",
                 "message": "{{ payload.amount }} from {{ payload.userId }}",
-                "sound": "alarm.mp3",
+                "sound": "alarm",
                 "priority": 5,
                 "action": {"url": "https://app.example.com/tx"}
             }),
@@ -87,7 +89,9 @@ async fn a_matching_event_notifies_the_target_roles_and_the_event_user_once() {
     assert_eq!(n.body["title"], "Large NGN payment");
     assert_eq!(n.body["message"], "5000 from u-bob");
     assert_eq!(n.body["ruleId"], rule_id.as_str());
-    assert_eq!(n.body["sound"], "alarm.mp3");
+    assert_eq!(n.body["sound"], "alarm");
+    let url = n.body["soundUrl"].as_str().unwrap();
+    assert!(url.starts_with(&format!("{}/media/sounds/{}/", app.base, p.id)) && url.ends_with(".wav"), "{url}");
     assert_eq!(n.body["action"]["url"], "https://app.example.com/tx");
 
     // A repeat of the event and a non-matching event create nothing.

@@ -75,6 +75,9 @@ impl TestApp {
             }
             None => (format!("sqlite://{}/test.db", dir.path().display()), None),
         };
+        // Bound first: sound URLs start with the address the tests reach the app at.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
         let mut settings = Settings {
             database_url,
             redis_url: std::env::var("TEST_REDIS_URL").ok().filter(|s| !s.is_empty()),
@@ -120,11 +123,13 @@ impl TestApp {
                 return_url: "http://127.0.0.1:9/billing".into(),
                 webhook_tolerance_secs: 300,
             },
+            public_url: format!("http://{addr}"),
+            // Sounds in the test's own folder unless a test points this at its object store.
+            storage_url: None,
+            audit_retention_days: 365,
         };
         tweak(&mut settings);
         let svc = Services::start(settings).await.expect("services start");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
         let options = leptos::config::LeptosOptions::builder().output_name("notify").site_addr(addr).build();
         let hub = server::realtime::Hub::connect(svc.settings.redis_url.as_deref()).await.expect("realtime hub");
         if worker {
@@ -136,7 +141,8 @@ impl TestApp {
         });
         let mut app = TestApp {
             base: format!("http://{addr}"),
-            client: reqwest::Client::new(),
+            // A user agent, as every real client sends (the audit log keeps it).
+            client: reqwest::Client::builder().user_agent("notify-tests").build().expect("client"),
             svc,
             admin_token: String::new(),
             _dir: dir,
@@ -250,10 +256,56 @@ impl TestApp {
         }
     }
 
+    /// Uploads a sound as the panel's form does: `file` (named `file_name`) and, when given,
+    /// `name`.
+    pub async fn upload_sound(&self, token: &str, name: Option<&str>, file_name: &str, bytes: Vec<u8>) -> Reply {
+        let mut form = reqwest::multipart::Form::new()
+            .part("file", reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_string()));
+        if let Some(name) = name {
+            form = form.text("name", name.to_string());
+        }
+        let res = self
+            .client
+            .post(format!("{}/api/v1/sounds", self.base))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap_or_default();
+        Reply { status, body: serde_json::from_str(&text).unwrap_or(Value::Null), headers }
+    }
+
     /// Sends an event with a project's key.
     pub async fn send_event(&self, p: &TestProject, body: Value) -> Reply {
         self.request(Method::POST, "/api/v1/events", Auth::Key(&p.key, &p.secret), Some(body)).await
     }
+}
+
+/// A mono 16-bit PCM wav of `ms` milliseconds of a 440 Hz tone at `rate` Hz.
+pub fn wav(ms: u32, rate: u32) -> Vec<u8> {
+    let samples = (rate as u64 * ms as u64 / 1000) as u32;
+    let data_len = samples * 2;
+    let mut b = Vec::with_capacity(44 + data_len as usize);
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + data_len).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    b.extend_from_slice(&1u16.to_le_bytes()); // mono
+    b.extend_from_slice(&rate.to_le_bytes());
+    b.extend_from_slice(&(rate * 2).to_le_bytes());
+    b.extend_from_slice(&2u16.to_le_bytes());
+    b.extend_from_slice(&16u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&data_len.to_le_bytes());
+    for i in 0..samples {
+        let v = ((i as f64 * 440.0 * std::f64::consts::TAU / rate as f64).sin() * 8000.0) as i16;
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    b
 }
 
 /// A second node started by [`TestApp::sibling`].

@@ -2,6 +2,7 @@
 //! TEST_DATABASE_URL (and TEST_REDIS_URL) are set.
 
 mod api_keys;
+mod audit;
 mod auth_hardening;
 mod billing;
 mod bombs;
@@ -21,6 +22,7 @@ mod quotas;
 mod realtime;
 mod roles;
 mod signup;
+mod sounds;
 mod storage;
 mod users;
 mod webhooks;

@@ -289,7 +289,8 @@ async fn a_disconnected_user_gets_one_fcm_and_one_apns_push_at_once() {
     assert!(m["notification"]["body"].as_str().unwrap().starts_with("5000"));
     assert_eq!(m["data"]["notificationId"], nid.as_str());
     assert_eq!(m["android"]["priority"], "high");
-    assert_eq!(m["android"]["notification"]["sound"], "alarm.mp3");
+    // Android names a raw resource without its extension; APNs wants the bundled file's name.
+    assert_eq!(m["android"]["notification"]["sound"], "alarm");
 
     // APNs, over HTTP/2.
     let a = &apns[0];
@@ -313,7 +314,7 @@ async fn a_disconnected_user_gets_one_fcm_and_one_apns_push_at_once() {
     assert!((claims["iat"].as_i64().unwrap() - chrono::Utc::now().timestamp()).abs() < 60);
     let body = a.json();
     assert_eq!(body["aps"]["alert"]["title"], "Large EUR payment");
-    assert_eq!(body["aps"]["sound"], "alarm.mp3");
+    assert_eq!(body["aps"]["sound"], "alarm.wav");
     assert_eq!(body["aps"]["interruption-level"], "active");
     assert_eq!(body["notificationId"], nid.as_str());
 

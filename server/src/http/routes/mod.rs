@@ -12,5 +12,6 @@ pub mod push;
 pub mod roles;
 pub mod rules;
 pub mod signup;
+pub mod sounds;
 pub mod users;
 pub mod webhooks;

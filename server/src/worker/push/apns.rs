@@ -97,7 +97,7 @@ fn payload(due: &Due) -> Value {
         "interruption-level": due.urgency.interruption_level(),
     });
     // A passive notification arrives silently unless its rule names a sound.
-    match (&due.sound, due.urgency) {
+    match (&due.apns_sound(), due.urgency) {
         (Some(s), _) => aps["sound"] = json!(s),
         (None, Urgency::Passive) => {}
         (None, _) => aps["sound"] = json!("default"),

@@ -92,7 +92,7 @@ fn message(due: &Due, token: &str) -> Value {
     let mut aps = json!({"interruption-level": due.urgency.interruption_level()});
     if let Some(sound) = &due.sound {
         android["notification"] = json!({"sound": sound});
-        aps["sound"] = json!(sound);
+        aps["sound"] = json!(due.apns_sound());
     }
     json!({"message": {
         "token": token,

@@ -1,12 +1,16 @@
-//! The audit log: one row for each change made through the API (SPEC §4.6).
+//! The audit log: one row for each change made through the API or the panels (SPEC §4.6),
+//! queried and exported by a project's admins (`query`), kept for `AUDIT_RETENTION_DAYS`
+//! (`retention`).
 
-use serde::Serialize;
+pub mod query;
+pub mod retention;
 
 use crate::auth::{PlatformAdminCtx, PublicProject, Tenant};
 use crate::error::Result;
-use crate::page::{Cursor, Page, PageRequest};
 use crate::services::Services;
-use crate::time::{self, Timestamp};
+use crate::time;
+
+pub use query::{AuditLog, AuditQuery};
 
 /// Where a request came from, as the audit log keeps it.
 #[derive(Clone, Debug, Default)]
@@ -153,69 +157,4 @@ where
     .execute(ex)
     .await?;
     Ok(())
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditLog {
-    pub id: String,
-    pub project_id: Option<String>,
-    pub actor_type: String,
-    pub user_id: Option<String>,
-    pub action: String,
-    pub resource_type: String,
-    pub resource_id: Option<String>,
-    pub metadata: serde_json::Value,
-    pub ip_address: Option<String>,
-    pub user_agent: Option<String>,
-    pub timestamp: Timestamp,
-}
-
-#[derive(sqlx::FromRow)]
-struct AuditRow {
-    id: String,
-    project_id: Option<String>,
-    actor_type: String,
-    actor_id: Option<String>,
-    action: String,
-    resource_type: String,
-    resource_id: Option<String>,
-    metadata: String,
-    ip_address: Option<String>,
-    user_agent: Option<String>,
-    timestamp: String,
-}
-
-impl From<AuditRow> for AuditLog {
-    fn from(r: AuditRow) -> Self {
-        AuditLog {
-            id: r.id,
-            project_id: r.project_id,
-            actor_type: r.actor_type,
-            user_id: r.actor_id,
-            action: r.action,
-            resource_type: r.resource_type,
-            resource_id: r.resource_id,
-            metadata: serde_json::from_str(&r.metadata).unwrap_or_default(),
-            ip_address: r.ip_address,
-            user_agent: r.user_agent,
-            timestamp: time::from_db(&r.timestamp),
-        }
-    }
-}
-
-/// A project's audit log, newest first. Ids are time-ordered (UUIDv7), so the id is the cursor.
-pub async fn list(svc: &Services, t: &Tenant, page: PageRequest) -> Result<Page<AuditLog>> {
-    t.require_admin()?;
-    let before = page.cursor.as_ref().map(|c| c.0.clone()).unwrap_or_else(|| "~".into());
-    let rows: Vec<AuditRow> = sqlx::query_as(
-        "SELECT id, project_id, actor_type, actor_id, action, resource_type, resource_id, metadata, ip_address, \
-         user_agent, timestamp FROM audit_logs WHERE project_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
-    )
-    .bind(t.project_id())
-    .bind(before)
-    .bind(page.fetch_limit())
-    .fetch_all(svc.db.pool())
-    .await?;
-    Ok(Page::from_rows(rows.into_iter().map(AuditLog::from).collect(), page.limit, |a| Cursor(a.id.clone())))
 }
