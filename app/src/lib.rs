@@ -58,6 +58,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/keys") view=keys::KeysPage ssr=ssr.clone()/>
                 <Route path=path!("/webhook") view=webhook::WebhookPage ssr=ssr.clone()/>
                 <Route path=path!("/sounds") view=sounds::SoundsPage ssr=ssr.clone()/>
+                <Route path=path!("/analytics") view=analytics::AnalyticsPage ssr=ssr.clone()/>
                 <Route path=path!("/settings") view=settings::SettingsPage ssr=ssr.clone()/>
                 <Route path=path!("/platform/login") view=platform::login::PlatformLoginPage ssr=ssr.clone()/>
                 <Route path=path!("/platform") view=platform::dashboard::PlatformDashboardPage ssr=ssr.clone()/>

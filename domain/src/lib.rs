@@ -2,6 +2,7 @@
 //! (`server`) and the admin panel's server functions (`app`) call into this crate; it never
 //! compiles to wasm.
 
+pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;

@@ -45,6 +45,8 @@ pub struct Services {
     pub(crate) limits: crate::usage::limits::LimitCache,
     /// Usage counted in memory until the next flush (see `usage::meter`).
     pub meter: Arc<crate::usage::meter::Meter>,
+    /// Analytics counted in memory, flushed with the usage counts (docs/ANALYTICS.md).
+    pub analytics: Arc<crate::analytics::Analytics>,
     /// Per-key request rates (see `usage::rate`).
     pub(crate) rate_limits: crate::usage::rate::RateLimits,
     /// Stripe, when `STRIPE_SECRET_KEY` is set (see `billing`).
@@ -104,6 +106,7 @@ impl Services {
             job_cursors: Default::default(),
             limits: Default::default(),
             meter,
+            analytics: Default::default(),
             rate_limits: Default::default(),
             stripe: crate::billing::Stripe::from_settings(&settings.billing),
             sounds: crate::sounds::SoundStore::open(settings.storage_url.as_deref(), &settings.data_dir)?,

@@ -238,3 +238,39 @@ test('audit log: the changes made in the panel are listed with where they came f
   expect(csv.length).toBe(2);
   expect(csv[1]).toContain('api_key.create');
 });
+
+test('analytics: notifications sent show in the figures, the chart and the table', async ({ page, request }) => {
+  const p = await makeProject(request, `Analytics ${unique()}`);
+  const token = await ownerToken(request, p);
+  const rule = await request.post(`${BASE_URL}/api/v1/rules`, {
+    headers: { Authorization: `Bearer ${token}` },
+    data: { name: 'Orders', condition: 'type == "order.created"', title: 'Order {{ payload.orderId }}', targetRoles: ['admin'] },
+  });
+  expect(rule.status(), await rule.text()).toBe(201);
+  for (const orderId of [1, 2]) {
+    const sent = await request.post(`${BASE_URL}/api/v1/events`, {
+      headers: { 'X-API-Key': p.key, 'X-API-Secret': p.secret },
+      data: { type: 'order.created', payload: { orderId } },
+    });
+    expect(sent.status()).toBe(202);
+  }
+  // The rollups are written within a second or so.
+  await expect(async () => {
+    const r = await request.get(`${BASE_URL}/api/v1/analytics/delivery-rates?interval=hour`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    const body = (await r.json()) as { data: { sent: number }[] };
+    expect(body.data.reduce((n, d) => n + d.sent, 0)).toBe(2);
+  }).toPass({ timeout: 30_000 });
+  reportBrowserProblems(page);
+  await signIn(page, p, '/analytics');
+  await page.getByLabel('Range').selectOption('24h');
+  await page.getByRole('button', { name: 'Show' }).click();
+  await expect(page).toHaveURL(/range=24h/);
+  await expect(page.getByText('Notifications sent').locator('..')).toContainText('2');
+  await expect(page.getByRole('img', { name: /Notifications: Sent and Delivered/ })).toBeVisible();
+  const rows = page.getByRole('region', { name: 'By period' }).getByRole('row');
+  await expect(rows).toHaveCount(25, { timeout: 10_000 });
+  await expectAccessible(page);
+  await screenshot(page, 'analytics');
+});

@@ -3,7 +3,7 @@
 import { test, expect } from '@playwright/test';
 import { BASE_URL, hydrated, makeProject, signIn, unique } from './support';
 
-const PAGES = ['/', '/activity', '/rules', '/rules/new', '/users', '/roles', '/keys', '/webhook', '/sounds', '/audit', '/billing', '/settings'];
+const PAGES = ['/', '/activity', '/rules', '/rules/new', '/users', '/roles', '/keys', '/webhook', '/sounds', '/analytics', '/audit', '/billing', '/settings'];
 
 test('every client page hydrates without a mismatch, page after page', async ({ page, request }) => {
   const problems: string[] = [];

@@ -1,4 +1,4 @@
-//! A bar chart of a daily series, drawn as SVG on the server (no script needed to read it). Its
+//! A bar chart of a series of periods, drawn as SVG on the server (no script needed to read it). Its
 //! figures are also in a table that screen readers and tests can read.
 
 use leptos::prelude::*;
@@ -37,7 +37,7 @@ pub fn BarChart(
             }
         })
         .collect_view();
-    let caption = format!("{title}: {first} and {second} per day");
+    let caption = format!("{title}: {first} and {second} per period");
     view! {
         <figure>
             <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=caption.clone() class="h-44 w-full">
@@ -51,7 +51,7 @@ pub fn BarChart(
             <details class="mt-2 text-xs text-slate-700">
                 <summary class="cursor-pointer">"Show the figures"</summary>
                 <table class="mt-2 min-w-full text-left">
-                    <thead><tr><th scope="col" class="pr-4">"Day"</th><th scope="col" class="pr-4">{first}</th><th scope="col">{second}</th></tr></thead>
+                    <thead><tr><th scope="col" class="pr-4">"Period"</th><th scope="col" class="pr-4">{first}</th><th scope="col">{second}</th></tr></thead>
                     <tbody>
                         {points.into_iter().map(|p| view! {
                             <tr><td class="pr-4">{p.label}</td><td class="pr-4">{p.first}</td><td>{p.second}</td></tr>

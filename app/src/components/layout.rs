@@ -9,7 +9,7 @@ use leptos_router::hooks::use_location;
 use crate::server_fns::session::{load_panel_context, Brand, PanelContext, SignOut};
 
 /// The client panel's pages, in navigation order: (path, label).
-pub const CLIENT_NAV: [(&str, &str); 11] = [
+pub const CLIENT_NAV: [(&str, &str); 12] = [
     ("/", "Dashboard"),
     ("/activity", "Activity"),
     ("/rules", "Rules"),
@@ -18,6 +18,7 @@ pub const CLIENT_NAV: [(&str, &str); 11] = [
     ("/keys", "API keys"),
     ("/webhook", "Webhook"),
     ("/sounds", "Sounds"),
+    ("/analytics", "Analytics"),
     ("/audit", "Audit log"),
     ("/billing", "Billing"),
     ("/settings", "Settings"),

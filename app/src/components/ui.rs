@@ -237,7 +237,8 @@ pub fn Confirm(#[prop(into)] label: String, #[prop(into)] question: String, chil
 #[component]
 pub fn DataTable(headers: &'static [&'static str], children: Children) -> impl IntoView {
     view! {
-        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+        // Focusable: a wide table scrolls, and the keyboard must be able to scroll it.
+        <div tabindex="0" class="overflow-x-auto rounded-lg border border-slate-200 bg-white focus:outline-none focus:ring-2 focus:ring-brand/40">
             <table class="min-w-full text-left text-sm">
                 <thead class="border-b border-slate-200 text-xs uppercase tracking-wide text-slate-600">
                     <tr>

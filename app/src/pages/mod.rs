@@ -2,6 +2,7 @@
 //! panel's under [`platform`].
 
 pub mod activity;
+pub mod analytics;
 pub mod audit;
 pub mod billing;
 pub mod dashboard;

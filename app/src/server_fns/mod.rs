@@ -4,6 +4,7 @@
 //! (the REST API's shapes), so the panel and the API cannot disagree on a field.
 
 pub mod activity;
+pub mod analytics;
 pub mod audit;
 pub mod billing;
 pub mod dashboard;

@@ -36,6 +36,7 @@ struct Loaded {
     event_type: String,
     payload: serde_json::Value,
     source: Option<String>,
+    received_at: crate::time::Timestamp,
 }
 
 /// Processes a batch of queued events; answers what to publish. Events already processed are
@@ -77,7 +78,7 @@ pub async fn process_batch(svc: &Services, batch: &[QueuedEvent]) -> Result<Vec<
                 }
             };
             let recipients = recipients::with_event_user(svc, &t, holders, rule.notify_event_user, &e.payload).await?;
-            plan.notify(&e.project_id, &e.id, rule, m.title, m.message, recipients);
+            plan.notify(&e.project_id, &e.id, rule, m.title, m.message, recipients, e.received_at);
         }
         match evaluation.error {
             Some((i, reason)) => {
@@ -104,7 +105,7 @@ async fn load(svc: &Services, batch: &[QueuedEvent]) -> Result<Vec<Loaded>> {
             let statement = sql::positional(
                 backend,
                 &format!(
-                    "SELECT id, type, payload, source FROM events WHERE {} = $1 AND {} = 'accepted' AND id IN ({})",
+                    "SELECT id, type, payload, source, received_at FROM events WHERE {} = $1 AND {} = 'accepted' AND id IN ({})",
                     dialect::unindexed(backend, "project_id"),
                     dialect::unindexed(backend, "status"),
                     sql::list_placeholders(chunk.len(), 1)
@@ -124,6 +125,7 @@ async fn load(svc: &Services, batch: &[QueuedEvent]) -> Result<Vec<Loaded>> {
                         event_type: row.get("type"),
                         payload: serde_json::from_str(&row.get::<String, _>("payload")).unwrap_or_default(),
                         source: row.get("source"),
+                        received_at: crate::time::from_db(&row.get::<String, _>("received_at")),
                     },
                 );
             }

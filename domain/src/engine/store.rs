@@ -18,6 +18,8 @@ pub(super) struct Plan {
 }
 
 impl Plan {
+    // One argument per part of the notification the engine decided on.
+    #[allow(clippy::too_many_arguments)]
     pub fn notify(
         &mut self,
         project_id: &str,
@@ -26,6 +28,7 @@ impl Plan {
         title: String,
         message: String,
         recipients: Vec<String>,
+        event_received_at: time::Timestamp,
     ) {
         self.notifications.push(Notification {
             id: uuid::Uuid::now_v7().to_string(),
@@ -47,6 +50,7 @@ impl Plan {
             delivery_error: None,
             created_at: time::now(),
             delivered_at: None,
+            event_received_at: Some(event_received_at),
         });
     }
 
@@ -69,8 +73,8 @@ pub(super) async fn commit(svc: &Services, plan: Plan) -> Result<Vec<Delivery>> 
     for chunk in plan.notifications.chunks(200) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
-                let (b, created_at) = (i * 12, i * 12 + 12);
-                format!("({}, 0, 0, 0, NULL, NULL, ${created_at}, NULL)", sql::list_placeholders(11, b))
+                let (b, created_at, received_at) = (i * 13, i * 13 + 12, i * 13 + 13);
+                format!("({}, 0, 0, 0, NULL, NULL, ${created_at}, NULL, ${received_at})", sql::list_placeholders(11, b))
             })
             .collect();
         let statement = sql::positional(
@@ -94,7 +98,8 @@ pub(super) async fn commit(svc: &Services, plan: Plan) -> Result<Vec<Delivery>> 
                 .bind(&n.sound_url)
                 .bind(n.priority)
                 .bind(n.action.as_ref().map(|a| a.to_string()))
-                .bind(time::to_db(n.created_at));
+                .bind(time::to_db(n.created_at))
+                .bind(n.event_received_at.map(time::to_db));
         }
         inserted.extend(q.fetch_all(&mut *tx).await?);
     }
@@ -182,16 +187,20 @@ pub(super) async fn commit(svc: &Services, plan: Plan) -> Result<Vec<Delivery>> 
     tx.commit().await?;
     metrics::counter!("notifications_created_total").increment(deliveries.len() as u64);
     for d in deliveries.iter().filter(|d| inserted.contains(&d.notification.id)) {
-        svc.meter.add(&d.notification.project_id, crate::usage::meter::Metric::NotificationsSent, 1);
+        let n = &d.notification;
+        svc.meter.add(&n.project_id, crate::usage::meter::Metric::NotificationsSent, 1);
+        svc.analytics.created(&n.project_id, n.created_at, &n.recipients);
     }
     Ok(deliveries)
 }
 
 /// Records a publish: the frame was sent (`pusherEventSent`), and `delivered` when at least one
-/// recipient had a live subscription.
-pub async fn mark_published(svc: &Services, published: &[(String, bool)]) -> Result<()> {
+/// recipient had a live subscription. Answers the ids delivered for the first time (by no other
+/// channel before), for the analytics of the notification as a whole.
+pub async fn mark_published(svc: &Services, published: &[(String, bool)]) -> Result<HashSet<String>> {
+    let mut first = HashSet::new();
     if published.is_empty() {
-        return Ok(());
+        return Ok(first);
     }
     let now = time::to_db(time::now());
     let mut tx = svc.db.writer().begin().await?;
@@ -204,22 +213,27 @@ pub async fn mark_published(svc: &Services, published: &[(String, bool)]) -> Res
                 svc.db.backend(),
                 &format!(
                     "UPDATE notifications SET pusher_event_sent = 1, delivery_attempts = delivery_attempts + 1, \
-                     last_delivery_attempt = $1{set_delivered} WHERE id IN ({})",
+                     last_delivery_attempt = $1{set_delivered} WHERE id IN ({}) RETURNING id, delivered_at",
                     sql::list_placeholders(chunk.len(), first_id)
                 ),
             );
-            let mut q = sqlx::query(&statement).bind(&now);
+            let mut q = sqlx::query_as::<_, (String, Option<String>)>(&statement).bind(&now);
             if delivered {
                 q = q.bind(&now);
             }
             for id in chunk {
                 q = q.bind(*id);
             }
-            q.execute(&mut *tx).await?;
+            // `delivered_at` keeps an earlier delivery's time; equal to now, this one was first.
+            for (id, delivered_at) in q.fetch_all(&mut *tx).await? {
+                if delivered && delivered_at.as_deref() == Some(now.as_str()) {
+                    first.insert(id);
+                }
+            }
         }
     }
     tx.commit().await?;
-    Ok(())
+    Ok(first)
 }
 
 /// Records publish attempts that failed (a project's own Pusher app refused or could not be

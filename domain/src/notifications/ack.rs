@@ -51,6 +51,7 @@ pub async fn acknowledge(
     .await?
     .rows_affected();
     if changed > 0 {
+        svc.analytics.acknowledged(t.project_id(), &user_id, n.created_at, at);
         audit::record(
             svc,
             AuditEntry::tenant(t, "notification.acknowledge", "notification", Some(&n.id), meta)

@@ -44,6 +44,9 @@ pub struct Notification {
     pub delivery_error: Option<String>,
     pub created_at: Timestamp,
     pub delivered_at: Option<Timestamp>,
+    /// When the event behind it was received (delivery latency starts there; docs/ANALYTICS.md).
+    #[serde(skip)]
+    pub event_received_at: Option<Timestamp>,
 }
 
 impl Notification {
@@ -77,6 +80,7 @@ pub(crate) struct NotificationRow {
     delivery_error: Option<String>,
     created_at: String,
     delivered_at: Option<String>,
+    event_received_at: Option<String>,
 }
 
 impl NotificationRow {
@@ -101,10 +105,11 @@ impl NotificationRow {
             delivery_error: self.delivery_error,
             created_at: time::from_db(&self.created_at),
             delivered_at: time::opt_from_db(self.delivered_at),
+            event_received_at: time::opt_from_db(self.event_received_at),
         }
     }
 }
 
 pub(crate) const COLUMNS: &str = "id, project_id, rule_id, event_id, recipients, title, message, sound, sound_url, \
     priority, action, delivered, pusher_event_sent, delivery_attempts, last_delivery_attempt, delivery_error, \
-    created_at, delivered_at";
+    created_at, delivered_at, event_received_at";

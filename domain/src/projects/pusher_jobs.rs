@@ -164,7 +164,9 @@ pub async fn record(svc: &Services, due: &Due, outcome: &Outcome) -> Result<()> 
             if !lease::finish(svc, &JOBS, held, "sent", Some(due.attempt), None).await? {
                 return Ok(());
             }
-            engine::mark_published(svc, &[(n.id.clone(), true)]).await?;
+            let first = engine::mark_published(svc, &[(n.id.clone(), true)]).await?;
+            let analytics = crate::analytics::Channel::Pusher;
+            svc.analytics.delivered(&n.project_id, analytics, n.created_at, n.event_received_at, first.contains(&n.id));
             // Accepted by the project's own Pusher app: reported as reaching every recipient.
             let reached = [(n, n.recipients.clone())];
             crate::push::schedule::after_publish(svc, &reached).await;
@@ -185,6 +187,9 @@ pub async fn record(svc: &Services, due: &Due, outcome: &Outcome) -> Result<()> 
             tracing::warn!(project.id = %n.project_id, notification.id = %n.id, attempt = due.attempt, error = %error,
                 "own Pusher app refused the notification");
             engine::mark_publish_failed(svc, &[(n.id.clone(), error.clone())]).await?;
+            if retry_in.is_none() {
+                svc.analytics.failed(&n.project_id, crate::analytics::Channel::Pusher, n.created_at);
+            }
         }
     }
     Ok(())

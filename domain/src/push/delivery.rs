@@ -21,7 +21,7 @@ use crate::db::lease::{self, Held, JobTable, Settle};
 use crate::error::Result;
 use crate::notifications::{NotificationRow, COLUMNS};
 use crate::services::Services;
-use crate::time;
+use crate::time::{self, Timestamp};
 
 /// How long a claimed job stays with its worker: well past its requests' timeout
 /// (`PUSH_TIMEOUT_MS`; a job makes a token request and a push per service, the services side by
@@ -265,7 +265,10 @@ pub async fn record(svc: &Services, due: &Due, outcomes: &[(Provider, Outcome)])
         }
         None => {
             if lease::finish(svc, &JOBS, held(), "failed", Some(due.attempt), Some(&error)).await? {
-                notification_attempt(svc, &t, &due.notification_id, Some(&error)).await?;
+                if let Some((created_at, _)) = notification_attempt(svc, &t, &due.notification_id, Some(&error)).await?
+                {
+                    svc.analytics.failed(t.project_id(), crate::analytics::Channel::Push, created_at);
+                }
                 maybe_failed(svc, &t, &due.notification_id, &error).await?;
             }
             Ok(())
@@ -273,17 +276,37 @@ pub async fn record(svc: &Services, due: &Due, outcomes: &[(Provider, Outcome)])
     }
 }
 
-/// Counts an attempt on the notification; a success marks it delivered.
-async fn notification_attempt(svc: &Services, t: &Tenant, id: &str, error: Option<&str>) -> Result<()> {
+/// Counts an attempt on the notification; a success marks it delivered, and is counted in the
+/// analytics (first for the notification when no channel delivered it before). Answers the
+/// notification's creation time and event receipt time (`None`: it is gone).
+async fn notification_attempt(
+    svc: &Services,
+    t: &Tenant,
+    id: &str,
+    error: Option<&str>,
+) -> Result<Option<(Timestamp, Option<Timestamp>)>> {
     let now = time::to_db(time::now());
     let sql = match error {
         None => "UPDATE notifications SET delivery_attempts = delivery_attempts + 1, last_delivery_attempt = $1, \
-                 delivered = 1, delivered_at = COALESCE(delivered_at, $1), delivery_error = $2 WHERE project_id = $3 AND id = $4",
+                 delivered = 1, delivered_at = COALESCE(delivered_at, $1), delivery_error = $2 WHERE project_id = $3 AND id = $4 \
+                 RETURNING created_at, event_received_at, delivered_at",
         Some(_) => "UPDATE notifications SET delivery_attempts = delivery_attempts + 1, last_delivery_attempt = $1, \
-                    delivery_error = $2 WHERE project_id = $3 AND id = $4",
+                    delivery_error = $2 WHERE project_id = $3 AND id = $4 RETURNING created_at, event_received_at, delivered_at",
     };
-    sqlx::query(sql).bind(&now).bind(error).bind(t.project_id()).bind(id).execute(svc.db.writer()).await?;
-    Ok(())
+    let row: Option<(String, Option<String>, Option<String>)> = sqlx::query_as(sql)
+        .bind(&now)
+        .bind(error)
+        .bind(t.project_id())
+        .bind(id)
+        .fetch_optional(svc.db.writer())
+        .await?;
+    let Some((created_at, received_at, delivered_at)) = row else { return Ok(None) };
+    let (created_at, received_at) = (time::from_db(&created_at), time::opt_from_db(received_at));
+    if error.is_none() {
+        let first = delivered_at.as_deref() == Some(now.as_str());
+        svc.analytics.delivered(t.project_id(), crate::analytics::Channel::Push, created_at, received_at, first);
+    }
+    Ok(Some((created_at, received_at)))
 }
 
 /// `notification.failed` once no push for the notification is pending or sent, and it reached

@@ -138,7 +138,7 @@ async fn write(svc: &Services, counts: &HashMap<String, Delta>) -> Result<(alert
     Ok((queued, totals))
 }
 
-/// Flushes the meter every `every`.
+/// Flushes the meter, and the analytics beside it, every `every`.
 pub fn spawn_flusher(svc: Arc<Services>, every: Duration) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
@@ -147,6 +147,9 @@ pub fn spawn_flusher(svc: Arc<Services>, every: Duration) {
             tick.tick().await;
             if let Err(e) = svc.meter.flush(&svc).await {
                 tracing::warn!(error = %e, "could not write usage counts; kept for the next flush");
+            }
+            if let Err(e) = svc.analytics.flush(&svc.db).await {
+                tracing::warn!(error = %e, "could not write analytics rollups; kept for the next flush");
             }
         }
     });

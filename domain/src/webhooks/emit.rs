@@ -110,6 +110,7 @@ pub async fn notifications_delivered(svc: &Services, delivered: &[(&Notification
 /// `notification.failed`, when every push for a notification that reached no live socket failed.
 pub(crate) async fn notification_failed(svc: &Services, t: &Tenant, n: &Notification, error: &str) {
     svc.meter.add(t.project_id(), crate::usage::meter::Metric::NotificationsFailed, 1);
+    svc.analytics.failed(t.project_id(), crate::analytics::Channel::All, n.created_at);
     let data = serde_json::json!({
         "notificationId": n.id, "eventId": n.event_id, "ruleId": n.rule_id, "userIds": n.recipients,
         "status": "failed", "error": error, "failedAt": time::now(),

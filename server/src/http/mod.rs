@@ -37,6 +37,7 @@ pub fn api_router() -> Router<AppState> {
         .nest("/events", routes::events::routes())
         .nest("/billing", routes::billing::stripe_routes())
         .nest("/audit", routes::audit::routes())
+        .nest("/analytics", routes::analytics::routes())
         .nest("/users", routes::users::routes())
         .nest("/roles", routes::roles::routes())
         .nest("/rules", routes::rules::routes())

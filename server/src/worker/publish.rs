@@ -14,6 +14,7 @@
 
 use std::sync::Arc;
 
+use domain::analytics::Channel;
 use domain::engine::{self, Delivery};
 use domain::notifications::Notification;
 use domain::Services;
@@ -86,11 +87,23 @@ async fn record(svc: &Services, f: FollowUp) {
     // The mobile-push fallback: recipients without a live socket get a push now, connected ones
     // once their acknowledgement is overdue (see domain::push::schedule).
     domain::push::schedule::after_publish(svc, &presence).await;
-    if let Err(e) = engine::mark_published(svc, &published).await {
-        tracing::warn!(error = %e, count = published.len(), "could not record published notifications");
-        return;
-    }
+    let first = match engine::mark_published(svc, &published).await {
+        Ok(first) => first,
+        Err(e) => {
+            tracing::warn!(error = %e, count = published.len(), "could not record published notifications");
+            return;
+        }
+    };
     let reached: Vec<(&Notification, Vec<String>)> =
         presence.into_iter().filter(|(_, live)| !live.is_empty()).collect();
+    for (n, _) in &reached {
+        svc.analytics.delivered(
+            &n.project_id,
+            Channel::Socket,
+            n.created_at,
+            n.event_received_at,
+            first.contains(&n.id),
+        );
+    }
     domain::webhooks::emit::notifications_delivered(svc, &reached).await;
 }

@@ -1,6 +1,7 @@
 //! Integration tests: the real server over HTTP, on SQLite, and on PostgreSQL (+ Redis) when
 //! TEST_DATABASE_URL (and TEST_REDIS_URL) are set.
 
+mod analytics;
 mod api_keys;
 mod audit;
 mod auth_hardening;

@@ -1,5 +1,6 @@
 //! One file per area of the REST API; each exposes `routes()`.
 
+pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod billing;
