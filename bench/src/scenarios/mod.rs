@@ -10,6 +10,7 @@ use crate::load::LoadSpec;
 use crate::report::Row;
 use crate::setup::Fixture;
 
+mod analytics;
 mod baseline;
 mod batch;
 mod fanout;
@@ -53,8 +54,9 @@ pub trait Scenario: Send + Sync {
 /// comes next, while the server's heap is still small: after the load scenarios the allocator
 /// holds freed memory that new sockets would reuse without RSS growing, which would flatter the
 /// per-socket figure. `frame` waits for the worker to finish the events `ingest` and `batch`
-/// left queued before it measures. `webhooks` goes last: it adds a webhook endpoint to the
-/// project, which later notifications would queue messages for.
+/// left queued before it measures. `webhooks` comes late: it adds a webhook endpoint to the
+/// project, which later notifications would queue messages for. `analytics` is last: it adds ten
+/// rules and a million notifications.
 pub fn all() -> Vec<Box<dyn Scenario>> {
     vec![
         Box::new(baseline::Baseline),
@@ -65,6 +67,7 @@ pub fn all() -> Vec<Box<dyn Scenario>> {
         Box::new(trigger::TriggerLatency),
         Box::new(fanout::Fanout),
         Box::new(webhooks::Webhooks),
+        Box::new(analytics::Analytics),
     ]
 }
 
