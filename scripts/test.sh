@@ -220,7 +220,7 @@ run_e2e() {
     APP_SECRET="e2e-secret-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d " \n")" \
     PLATFORM_ADMIN_EMAIL="$admin_email" \
     PLATFORM_ADMIN_PASSWORD="$admin_password" \
-    WEBHOOK_ALLOW_PRIVATE_TARGETS=true WEBHOOK_ALLOW_ANY_PORT=true WEBHOOK_RETRY_SCHEDULE=0,1,1 \
+    WEBHOOK_ALLOW_PRIVATE_TARGETS=true WEBHOOK_ALLOW_ANY_PORT=true WEBHOOK_SOURCE_IPS=203.0.113.10,2001:db8::/64 WEBHOOK_RETRY_SCHEDULE=0,1,1 \
     RUST_LOG="${RUST_LOG:-info}" \
     "$tmp/server" >"$tmp/server.log" 2>&1 &
   server_pid=$!

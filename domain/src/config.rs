@@ -62,6 +62,9 @@ pub struct Settings {
     pub storage_url: Option<String>,
     /// Days an audit row is kept (`AUDIT_RETENTION_DAYS`, default 365; 0 keeps rows for good).
     pub audit_retention_days: u32,
+    /// The addresses webhooks leave from, as the operator publishes them (`WEBHOOK_SOURCE_IPS`,
+    /// comma-separated addresses or CIDR ranges): shown with each project's endpoint.
+    pub webhook_source_ips: Vec<String>,
 }
 
 /// The job workers' limits (docs/JOBS.md). Caps count a project's leased rows across every
@@ -270,6 +273,7 @@ impl Settings {
                     .map_err(|_| Error::Internal("AUDIT_RETENTION_DAYS must be a whole number of days".into()))?,
                 None => 365,
             },
+            webhook_source_ips: source_ips(&std::env::var("WEBHOOK_SOURCE_IPS").unwrap_or_default())?,
         })
     }
 }
@@ -287,6 +291,18 @@ fn rule_limits() -> Result<crate::rules::sandbox::Limits> {
         limits.processes = n.min(64) as usize;
     }
     Ok(limits)
+}
+
+/// `WEBHOOK_SOURCE_IPS`: each entry an address or a CIDR range, else start-up stops.
+fn source_ips(s: &str) -> Result<Vec<String>> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|e| match crate::auth::settings::IpRange::parse(e) {
+            Some(_) => Ok(e.to_string()),
+            None => Err(Error::Internal(format!("WEBHOOK_SOURCE_IPS: {e:?} is not an address or a CIDR range"))),
+        })
+        .collect()
 }
 
 /// A URL from the environment without its trailing slash, or `default`.

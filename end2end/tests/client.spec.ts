@@ -102,6 +102,8 @@ test('webhook: set the endpoint, keep the secret, send a test and see it in the 
   await page.getByLabel('Endpoint URL').fill(`${BASE_URL}/healthz`);
   await page.getByRole('button', { name: 'Save endpoint' }).click();
   await expect(page.getByLabel('Signing secret')).toHaveValue(/^whsec_/);
+  // The test command's server publishes its source addresses (WEBHOOK_SOURCE_IPS in scripts/test.sh).
+  await expect(page.getByText('Our servers send from')).toContainText('203.0.113.10, 2001:db8::/64');
   await page.getByRole('button', { name: 'Send test' }).click();
   await expect(page.getByText(/Test message .* queued/)).toBeVisible();
   // The log fills in once the worker has sent it.

@@ -52,6 +52,12 @@ pub fn WebhookPage() -> impl IntoView {
                                             <p class="mb-3 text-sm text-slate-700">"State: " <Badge text=if e.enabled { "active" } else { "disabled" }/>
                                                 {e.disabled_reason.clone().map(|r| view! { " " <span>{r}</span> })}</p>
                                         })}
+                                        {ep.as_ref().filter(|e| !e.source_ips.is_empty()).map(|e| view! {
+                                            <p class="mb-3 text-sm text-slate-700">
+                                                "Our servers send from " <code>{e.source_ips.join(", ")}</code>
+                                                ": allow these addresses if your firewall filters."
+                                            </p>
+                                        })}
                                         <ActionForm action=save attr:class="space-y-4">
                                             <Field label="Endpoint URL" name="url" kind="url" value=url required=true
                                                 placeholder="https://api.example.com/webhooks/notify" error=field_error(problem, "url")/>

@@ -12,6 +12,9 @@ pub struct EndpointView {
     pub enabled: bool,
     pub disabled_reason: Option<String>,
     pub secret: Option<String>,
+    /// Where the platform sends from, when the operator published it.
+    #[serde(default)]
+    pub source_ips: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

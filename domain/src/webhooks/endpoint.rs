@@ -25,6 +25,9 @@ pub struct Endpoint {
     pub updated_at: Timestamp,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+    /// The addresses the platform sends webhooks from (`WEBHOOK_SOURCE_IPS`), for an allow-list
+    /// on the receiving side; empty when the operator published none (SPEC §14.3).
+    pub source_ips: Vec<String>,
 }
 
 /// `PUT /projects/me/webhook`.
@@ -48,6 +51,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Endpoint {
         created_at: time::from_db(&r.get::<String, _>("created_at")),
         updated_at: time::from_db(&r.get::<String, _>("updated_at")),
         secret: None,
+        source_ips: vec![],
     }
 }
 
@@ -56,7 +60,10 @@ async fn load(svc: &Services, t: &Tenant) -> Result<Option<Endpoint>> {
         .bind(t.project_id())
         .fetch_optional(svc.db.pool())
         .await?;
-    Ok(row.as_ref().map(from_row))
+    Ok(row.as_ref().map(from_row).map(|mut ep| {
+        ep.source_ips = svc.settings.webhook_source_ips.clone();
+        ep
+    }))
 }
 
 /// The project's endpoint (never its secret); 404 when none is configured.

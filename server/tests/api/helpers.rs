@@ -127,6 +127,7 @@ impl TestApp {
             // Sounds in the test's own folder unless a test points this at its object store.
             storage_url: None,
             audit_retention_days: 365,
+            webhook_source_ips: vec![],
         };
         tweak(&mut settings);
         let svc = Services::start(settings).await.expect("services start");

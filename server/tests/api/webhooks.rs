@@ -389,3 +389,44 @@ async fn an_endpoint_failing_for_five_days_is_disabled_and_the_admins_told() {
     assert!(back.body.get("secret").is_none());
     app.teardown().await;
 }
+
+#[tokio::test]
+async fn an_endpoint_gets_only_the_events_it_subscribed_to_and_shows_the_source_addresses() {
+    let app = TestApp::spawn_with(|s| {
+        s.webhook_allow_private_targets = true;
+        s.webhook_source_ips = vec!["203.0.113.10".into(), "2001:db8::/64".into()];
+    })
+    .await;
+    let p = app.project("Toggles").await;
+    let mut rx = Receiver::start(&[]).await;
+    let r = app
+        .put("/api/v1/projects/me/webhook", Some(&p.admin_token), json!({"url": rx.url, "events": ["user.registered"]}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["sourceIps"], json!(["203.0.113.10", "2001:db8::/64"]));
+    let shown = app.get("/api/v1/projects/me/webhook", Some(&p.admin_token)).await;
+    assert_eq!(shown.body["sourceIps"], json!(["203.0.113.10", "2001:db8::/64"]));
+
+    // A delivered notification: `notification.delivered` is switched off, so nothing is sent.
+    finance_rule(&app, &p).await;
+    let (_alice, _token, mut ws) = listening_user(&app, &p).await;
+    let sent = app
+        .send_event(&p, json!({"type": "pending_transaction", "payload": {"amount": 7000, "currency": "EUR"}}))
+        .await;
+    processed(&app, &p, sent.body["id"].as_str().unwrap()).await;
+    tokio::time::timeout(Duration::from_secs(2), next(&mut ws)).await.expect("the frame");
+    let reg = app
+        .client
+        .post(format!("{}/api/v1/users/register", app.base))
+        .header("X-API-Key", &p.key)
+        .json(&json!({"email": "self@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reg.status(), 201);
+    let first = rx.next(Duration::from_secs(5)).await;
+    assert_eq!(first.json()["event"], "user.registered", "the first message is the registration: {}", first.body);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(rx.rx.try_recv().is_err(), "and nothing else");
+    app.teardown().await;
+}
