@@ -26,6 +26,8 @@ pub struct ApiKey {
     pub expires_at: Option<Timestamp>,
     /// Addresses and CIDR ranges the key and its secret may be used from; empty: anywhere.
     pub allowed_ips: Vec<String>,
+    /// Revoked by itself after this many wrong secrets in a row; `null`: never.
+    pub auto_revoke_after_failures: Option<i64>,
     pub created_by: Option<String>,
     pub created_at: Timestamp,
     pub revoked_at: Option<Timestamp>,
@@ -51,6 +53,7 @@ struct KeyRow {
     last_used_at: Option<String>,
     expires_at: Option<String>,
     allowed_ips: Option<String>,
+    auto_revoke_after_failures: Option<i64>,
     created_by: Option<String>,
     created_at: String,
     revoked_at: Option<String>,
@@ -68,6 +71,7 @@ impl From<KeyRow> for ApiKey {
             last_used_at: time::opt_from_db(r.last_used_at),
             expires_at: time::opt_from_db(r.expires_at),
             allowed_ips: r.allowed_ips.as_deref().and_then(|a| serde_json::from_str(a).ok()).unwrap_or_default(),
+            auto_revoke_after_failures: r.auto_revoke_after_failures,
             created_by: r.created_by,
             created_at: time::from_db(&r.created_at),
             revoked_at: time::opt_from_db(r.revoked_at),
@@ -76,7 +80,7 @@ impl From<KeyRow> for ApiKey {
 }
 
 const COLUMNS: &str = "id, project_id, name, key, permissions, status, last_used_at, expires_at, allowed_ips, \
-    created_by, created_at, revoked_at";
+    auto_revoke_after_failures, created_by, created_at, revoked_at";
 
 /// The most entries `allowedIps` may hold.
 pub const MAX_ALLOWED_IPS: usize = 50;
@@ -97,6 +101,10 @@ pub struct NewApiKey {
     /// anywhere.
     #[serde(default)]
     pub allowed_ips: Option<Vec<String>>,
+    /// Revoke the key after this many wrong secrets in a row (1 to 1000); absent: never. Off by
+    /// default: anyone who knows the public key can send wrong secrets (docs/SECURITY.md).
+    #[serde(default)]
+    pub auto_revoke_after_failures: Option<i64>,
 }
 
 /// Validated input, ready to insert.
@@ -106,6 +114,7 @@ pub(crate) struct KeySpec {
     expires_at: Option<Timestamp>,
     env: String,
     allowed_ips: Vec<String>,
+    auto_revoke_after_failures: Option<i64>,
 }
 
 impl KeySpec {
@@ -138,11 +147,23 @@ impl KeySpec {
                 allowed_ips.iter().all(|a| IpRange::parse(a).is_some()),
                 "allowedIps",
                 "each must be an IPv4 or IPv6 address or CIDR range, like 203.0.113.0/24",
+            )
+            .check(
+                input.auto_revoke_after_failures.is_none_or(|n| (1..=1000).contains(&n)),
+                "autoRevokeAfterFailures",
+                "must be between 1 and 1000",
             );
         v.finish()?;
         let mut permissions = permissions;
         permissions.dedup();
-        Ok(KeySpec { name: name.trim().to_string(), permissions, expires_at: expires_at.flatten(), env, allowed_ips })
+        Ok(KeySpec {
+            name: name.trim().to_string(),
+            permissions,
+            expires_at: expires_at.flatten(),
+            env,
+            allowed_ips,
+            auto_revoke_after_failures: input.auto_revoke_after_failures,
+        })
     }
 }
 
@@ -161,7 +182,8 @@ pub(crate) async fn insert(
     let id = uuid::Uuid::new_v4().to_string();
     sqlx::query(
         "INSERT INTO project_api_keys (id, project_id, name, key, secret_hash, permissions, status, expires_at, \
-         created_by, created_at, allowed_ips) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, $10)",
+         created_by, created_at, allowed_ips, auto_revoke_after_failures) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, $10, $11)",
     )
     .bind(&id)
     .bind(project_id)
@@ -173,6 +195,7 @@ pub(crate) async fn insert(
     .bind(created_by)
     .bind(time::to_db(now))
     .bind((!spec.allowed_ips.is_empty()).then(|| serde_json::to_string(&spec.allowed_ips).expect("strings serialize")))
+    .bind(spec.auto_revoke_after_failures)
     .execute(&mut **tx)
     .await?;
     Ok(CreatedApiKey {
@@ -186,6 +209,7 @@ pub(crate) async fn insert(
             last_used_at: None,
             expires_at: spec.expires_at,
             allowed_ips: spec.allowed_ips,
+            auto_revoke_after_failures: spec.auto_revoke_after_failures,
             created_by: created_by.map(str::to_string),
             created_at: now,
             revoked_at: None,
@@ -258,4 +282,80 @@ pub async fn revoke(svc: &Services, t: &Tenant, id: &str, meta: &RequestMeta) ->
     key.status = "revoked".into();
     key.revoked_at = key.revoked_at.or(Some(time::from_db(&now)));
     Ok(key)
+}
+
+/// A wrong secret for a key that revokes itself (`autoRevokeAfterFailures`): counts it, and at
+/// the limit revokes the key, audits `api_key.auto_revoke` and mails the project's owner, all in
+/// one transaction (docs/SECURITY.md).
+pub(crate) async fn count_failure(
+    svc: &Services,
+    k: &crate::auth::cache::CachedKey,
+    key: &str,
+    limit: i64,
+    client: Option<std::net::IpAddr>,
+) -> Result<()> {
+    let mut tx = svc.db.writer().begin().await?;
+    let failures: Option<i64> = sqlx::query_scalar(
+        "UPDATE project_api_keys SET failed_attempts = failed_attempts + 1 WHERE id = $1 AND status = 'active' \
+         RETURNING failed_attempts",
+    )
+    .bind(&k.id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(failures) = failures.filter(|n| *n >= limit) else {
+        tx.commit().await?;
+        return Ok(());
+    };
+    let now = time::to_db(time::now());
+    sqlx::query("UPDATE project_api_keys SET status = 'revoked', revoked_at = $1 WHERE id = $2 AND status = 'active'")
+        .bind(&now)
+        .bind(&k.id)
+        .execute(&mut *tx)
+        .await?;
+    let meta = RequestMeta { ip: client.map(|ip| ip.to_string()), user_agent: None };
+    audit::record_with(
+        &mut *tx,
+        AuditEntry::system("auto_revoke", "api_key.auto_revoke", "api_key", Some(&k.id), &meta)
+            .in_project(&k.project_id)
+            .with_metadata(serde_json::json!({"failures": failures, "ipAddress": meta.ip})),
+    )
+    .await?;
+    let owner: Option<(String, Option<String>)> = sqlx::query_as(
+        "SELECT p.name, u.email FROM projects p LEFT JOIN users u ON u.project_id = p.id AND u.id = p.owner_id \
+         WHERE p.id = $1",
+    )
+    .bind(&k.project_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let mail = match owner {
+        Some((name, Some(to))) => {
+            let subject = format!("[{name}] An API key revoked itself");
+            let body = format!(
+                "The API key {key} of your project \"{name}\" was revoked after {failures} wrong secrets in a row \
+                 (the last from {}).\n\nRequests with it now fail. If your own servers sent the wrong secret, \
+                 create a new key and move them to it; otherwise someone is guessing, and the key's \
+                 allowed addresses can keep them out.\n",
+                meta.ip.as_deref().unwrap_or("an unknown address"),
+            );
+            let id = crate::mail::Mailer::enqueue_with(&mut *tx, &to, &subject, &body).await?;
+            Some((id, to, subject))
+        }
+        _ => None,
+    };
+    tx.commit().await?;
+    svc.auth_cache.forget_key(&k.project_id, key, &k.id);
+    tracing::warn!(project.id = %k.project_id, key.id = %k.id, failures, "an API key revoked itself after wrong secrets");
+    if let Some((id, to, subject)) = mail {
+        svc.mailer.queued(&id, &to, &subject);
+    }
+    Ok(())
+}
+
+/// A right secret for a key that revokes itself: the count of wrong ones starts again.
+pub(crate) async fn reset_failures(svc: &Services, key_id: &str) -> Result<()> {
+    sqlx::query("UPDATE project_api_keys SET failed_attempts = 0 WHERE id = $1 AND failed_attempts > 0")
+        .bind(key_id)
+        .execute(svc.db.writer())
+        .await?;
+    Ok(())
 }

@@ -29,6 +29,9 @@ pub fn KeysPage() -> impl IntoView {
                                 <Field label="Name" name="name" required=true placeholder="Production backend" error=field_error(problem, "name")/>
                                 <Field label="Expires on" name="expires_at" kind="date" hint="Leave empty for a key that does not expire."
                                     error=field_error(problem, "expiresAt")/>
+                                <Field label="Revoke after wrong secrets" name="auto_revoke_after_failures" kind="number"
+                                    hint="Empty: never. Anyone who knows the public key can send wrong secrets, so this can also be used to switch your key off."
+                                    error=field_error(problem, "autoRevokeAfterFailures")/>
                                 <div class="md:col-span-2">
                                     <Field label="Allowed addresses" name="allowed_ips" placeholder="203.0.113.0/24, 2001:db8::/32"
                                         hint="Addresses or CIDR ranges your servers call from, separated by commas. Empty: anywhere."

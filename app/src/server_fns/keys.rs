@@ -1,5 +1,8 @@
 //! API keys of the signed-in admin's project: list, create (the secret shown once), revoke.
 
+// A server function takes a form's fields as its arguments; the key form has eight.
+#![allow(clippy::too_many_arguments)]
+
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +26,8 @@ pub struct KeyView {
     pub expires_at: Option<String>,
     #[serde(default)]
     pub allowed_ips: Vec<String>,
+    #[serde(default)]
+    pub auto_revoke_after_failures: Option<i64>,
     pub created_at: String,
 }
 
@@ -56,6 +61,7 @@ pub async fn create_key(
     notifications_read: Option<String>,
     rules_manage: Option<String>,
     allowed_ips: Option<String>,
+    auto_revoke_after_failures: Option<String>,
 ) -> Result<CreatedKey, ServerFnError> {
     use super::ssr;
     let svc = ssr::services()?;
@@ -70,7 +76,15 @@ pub async fn create_key(
             d
         }
     });
+    let auto_revoke =
+        match auto_revoke_after_failures.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            None => None,
+            Some(v) => Some(v.parse::<i64>().map_err(|_| {
+                ssr::user_error(domain::Error::field("autoRevokeAfterFailures", "must be a whole number"))
+            })?),
+        };
     let input = ssr::input_of(serde_json::json!({
+        "autoRevokeAfterFailures": auto_revoke,
         "name": name,
         "permissions": (!permissions.is_empty()).then_some(permissions),
         "expiresAt": expires_at,

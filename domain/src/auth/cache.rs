@@ -28,6 +28,9 @@ pub struct CachedKey {
     pub expires_at: Option<Timestamp>,
     /// Where the secret may be used from; empty: anywhere.
     pub allowed_ips: Vec<IpRange>,
+    /// Revoke after this many wrong secrets in a row (`None`: never), and the count as read.
+    pub auto_revoke_after_failures: Option<i64>,
+    pub failed_attempts: i64,
 }
 
 /// What a token check needs to know about its holder now.
@@ -49,6 +52,8 @@ pub struct AuthCache {
     last_used: DashMap<String, Timestamp>,
     /// Keys and addresses whose refusal was audited in the last minute.
     refusals: TtlLru<String, ()>,
+    /// Self-revoking keys this process saw a wrong secret for since their last right one.
+    failed_keys: TtlLru<String, ()>,
 }
 
 impl AuthCache {
@@ -61,7 +66,23 @@ impl AuthCache {
             users: TtlLru::new(CAPACITY, state_ttl),
             last_used: DashMap::new(),
             refusals: TtlLru::new(CAPACITY, Duration::from_secs(60)),
+            failed_keys: TtlLru::new(CAPACITY, Duration::from_secs(24 * 3600)),
         }
+    }
+
+    /// Notes a wrong secret for a self-revoking key.
+    pub fn note_failure(&self, key_id: &str) {
+        self.failed_keys.put(key_id.to_string(), ());
+    }
+
+    /// Whether a right secret must reset the key's count: a wrong one was seen here since, or
+    /// the count was not zero when the key was read.
+    pub fn take_failure(&self, k: &CachedKey) -> bool {
+        let seen = self.failed_keys.get(&k.id).is_some();
+        if seen {
+            self.failed_keys.remove(&k.id);
+        }
+        seen || k.failed_attempts > 0
     }
 
     /// Whether this is the first refusal of `key_id` from `client` in a minute (and notes it).
@@ -84,8 +105,8 @@ impl AuthCache {
             return Ok(hit);
         }
         let row = sqlx::query(
-            "SELECT id, project_id, secret_hash, permissions, status, expires_at, allowed_ips \
-             FROM project_api_keys WHERE key = $1",
+            "SELECT id, project_id, secret_hash, permissions, status, expires_at, allowed_ips, \
+             auto_revoke_after_failures, failed_attempts FROM project_api_keys WHERE key = $1",
         )
         .bind(key)
         .fetch_optional(db.pool())
@@ -106,6 +127,8 @@ impl AuthCache {
                     .iter()
                     .filter_map(|a| IpRange::parse(a))
                     .collect(),
+                auto_revoke_after_failures: r.get("auto_revoke_after_failures"),
+                failed_attempts: r.get("failed_attempts"),
             })
         });
         self.keys.put(key.to_string(), value.clone());

@@ -87,6 +87,12 @@ pub async fn api_key(svc: &Services, key: &str, secret: &str, client: Option<IpA
     }
     if !svc.keys.verify_api_secret(secret, &k.secret_hash) {
         svc.failed_secrets.record_failure(&limiter_key);
+        if let (Some(limit), false) = (k.auto_revoke_after_failures, k.revoked) {
+            svc.auth_cache.note_failure(&k.id);
+            if let Err(e) = crate::api_keys::count_failure(svc, &k, key, limit, client).await {
+                tracing::warn!(error = %e, "could not count a wrong secret");
+            }
+        }
         return Err(Error::Unauthenticated("wrong API secret"));
     }
     if k.revoked {
@@ -115,6 +121,11 @@ pub async fn api_key(svc: &Services, key: &str, secret: &str, client: Option<IpA
     let per_second = svc.limits.get(&svc.db, &k.project_id).await?.and_then(|l| l.rate_limit_per_second);
     let rate = svc.rate_limits.check(&k.id, per_second)?;
     svc.auth_cache.touch(&k.id);
+    if k.auto_revoke_after_failures.is_some() && svc.auth_cache.take_failure(&k) {
+        if let Err(e) = crate::api_keys::reset_failures(svc, &k.id).await {
+            tracing::warn!(error = %e, "could not reset a key's count of wrong secrets");
+        }
+    }
     Ok(tenant.with_rate(rate))
 }
 

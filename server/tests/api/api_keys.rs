@@ -166,3 +166,44 @@ async fn a_key_with_allowed_ips_works_only_from_them() {
     assert!(listed.body.to_string().contains("127.0.0.1/32"));
     app.teardown().await;
 }
+
+#[tokio::test]
+async fn a_key_revokes_itself_after_its_wrong_secrets_in_a_row() {
+    let app = TestApp::spawn().await;
+    let p = app.project("Auto revoke").await;
+    let bad =
+        app.post("/api/v1/projects/me/api-keys", Some(&p.admin_token), json!({"autoRevokeAfterFailures": 0})).await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    let k = app.post("/api/v1/projects/me/api-keys", Some(&p.admin_token), json!({"autoRevokeAfterFailures": 3})).await;
+    assert_eq!(k.status, 201, "{}", k.body);
+    assert_eq!(k.body["autoRevokeAfterFailures"], 3);
+    let (key, secret) = (k.body["key"].as_str().unwrap(), k.body["secret"].as_str().unwrap());
+    let wrong = "sk_live_0000000000000000000000000000000000000000000000000000000000000000";
+    // Two wrong, one right: the count starts again.
+    for _ in 0..2 {
+        assert_eq!(send(&app, key, wrong).await, 401);
+    }
+    assert_eq!(send(&app, key, secret).await, 202);
+    for _ in 0..2 {
+        assert_eq!(send(&app, key, wrong).await, 401);
+    }
+    assert_eq!(send(&app, key, secret).await, 202, "two in a row are not three");
+    for _ in 0..3 {
+        assert_eq!(send(&app, key, wrong).await, 401);
+    }
+    assert_eq!(send(&app, key, secret).await, 401, "revoked");
+    let listed = app.get("/api/v1/projects/me/api-keys", Some(&p.admin_token)).await;
+    let row = listed.body["data"].as_array().unwrap().iter().find(|r| r["key"] == key).unwrap().clone();
+    assert_eq!(row["status"], "revoked");
+    let audit = app.get("/api/v1/audit?action=api_key.auto_revoke", Some(&p.admin_token)).await;
+    assert_eq!(audit.body["data"][0]["resourceId"], k.body["id"], "{}", audit.body);
+    assert_eq!(audit.body["data"][0]["metadata"]["failures"], 3);
+    let mail = domain::mail::outbox::recent(&app.svc, 20).await.unwrap();
+    assert!(mail.iter().any(|m| m.subject.contains("An API key revoked itself") && m.to_address.starts_with("owner-")));
+    app.teardown().await;
+}
+
+async fn send(app: &TestApp, key: &str, secret: &str) -> u16 {
+    let event = json!({"type": "ping", "payload": {}});
+    app.request(Method::POST, "/api/v1/events", Auth::Key(key, secret), Some(event)).await.status.as_u16()
+}
