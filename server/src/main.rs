@@ -54,7 +54,15 @@ async fn run() -> Result<(), String> {
             let hub =
                 server::realtime::Hub::connect(svc.settings.redis_url.as_deref()).await.map_err(|e| e.to_string())?;
             server::worker::spawn(svc.clone(), hub.clone());
-            server::startup::serve(svc, hub, conf.leptos_options).await.map_err(|e| e.to_string())
+            server::startup::serve(svc.clone(), hub, conf.leptos_options).await.map_err(|e| e.to_string())?;
+            // A clean stop keeps what was counted since the last flush (docs/ARCHITECTURE.md).
+            if let Err(e) = svc.meter.flush(&svc).await {
+                tracing::warn!(error = %e, "could not write the last usage counts");
+            }
+            if let Err(e) = svc.analytics.flush(&svc.db).await {
+                tracing::warn!(error = %e, "could not write the last analytics counts");
+            }
+            Ok(())
         }
         Some("create-admin") => {
             let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
