@@ -26,3 +26,16 @@ pub fn opt_from_db(s: Option<String>) -> Option<Timestamp> {
 pub fn parse_client(s: &str) -> Option<Timestamp> {
     DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
 }
+
+/// A bound of a client's time range (`from`, `to`): an RFC 3339 time as given, or a date
+/// (`YYYY-MM-DD`) as its first instant; for an end bound (`end`), a date takes in that whole day:
+/// the first instant of the next day, excluded (the `bool` says so). A bad value is 400 on `field`.
+pub fn parse_bound(field: &str, v: &str, end: bool) -> crate::error::Result<(Timestamp, bool)> {
+    if let Some(t) = parse_client(v) {
+        return Ok((t, false));
+    }
+    let day = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .map_err(|_| crate::error::Error::field(field, "must be an RFC 3339 time or a date (YYYY-MM-DD)"))?;
+    let day = if end { day.succ_opt().unwrap_or(day) } else { day };
+    Ok((day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc(), end))
+}

@@ -42,15 +42,11 @@ struct Range {
 const MAX_HOURS: i64 = 31 * 24;
 const MAX_DAYS: i64 = 400;
 
+/// A bound of the range ([`time::parse_bound`]); an excluded end is the instant before it, so
+/// `to=2026-12-01` ends in that day.
 fn parse_bound(field: &str, v: &str, end: bool) -> Result<Timestamp> {
-    if let Some(t) = time::parse_client(v) {
-        return Ok(t);
-    }
-    let day = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
-        .map_err(|_| Error::field(field, "must be an RFC 3339 time or a date (YYYY-MM-DD)"))?;
-    let start = day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
-    // `to=2026-12-01` means up to the end of that day.
-    Ok(if end { start + TimeDelta::days(1) - TimeDelta::milliseconds(1) } else { start })
+    let (t, excluded) = time::parse_bound(field, v, end)?;
+    Ok(if excluded { t - TimeDelta::milliseconds(1) } else { t })
 }
 
 impl AnalyticsQuery {

@@ -87,16 +87,9 @@ fn given(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
-/// A bound of `from`/`to`: a time as given, a date as its first instant (or, for `to`, the first
-/// instant of the next day, excluded).
+/// A bound of `from`/`to` in the stored form, and whether it is excluded ([`time::parse_bound`]).
 fn bound(field: &str, v: &str, end: bool) -> Result<(String, bool)> {
-    if let Some(t) = time::parse_client(v) {
-        return Ok((time::to_db(t), false));
-    }
-    let day = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
-        .map_err(|_| Error::field(field, "must be an RFC 3339 time or a date (YYYY-MM-DD)"))?;
-    let day = if end { day.succ_opt().unwrap_or(day) } else { day };
-    Ok((time::to_db(day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()), end))
+    time::parse_bound(field, v, end).map(|(t, excluded)| (time::to_db(t), excluded))
 }
 
 impl AuditQuery {

@@ -207,13 +207,15 @@ pub async fn mark_published(svc: &Services, published: &[(String, bool)]) -> Res
     for delivered in [true, false] {
         let ids: Vec<&str> = published.iter().filter(|(_, d)| *d == delivered).map(|(id, _)| id.as_str()).collect();
         let set_delivered = if delivered { ", delivered = 1, delivered_at = COALESCE(delivered_at, $2)" } else { "" };
+        // Only a delivery can be the first one: the other update answers nothing.
+        let returning = if delivered { " RETURNING id, delivered_at" } else { "" };
         let first_id = if delivered { 2 } else { 1 };
         for chunk in ids.chunks(500) {
             let statement = sql::positional(
                 svc.db.backend(),
                 &format!(
                     "UPDATE notifications SET pusher_event_sent = 1, delivery_attempts = delivery_attempts + 1, \
-                     last_delivery_attempt = $1{set_delivered} WHERE id IN ({}) RETURNING id, delivered_at",
+                     last_delivery_attempt = $1{set_delivered} WHERE id IN ({}){returning}",
                     sql::list_placeholders(chunk.len(), first_id)
                 ),
             );

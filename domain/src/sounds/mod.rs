@@ -283,29 +283,29 @@ pub async fn delete(svc: &Services, t: &Tenant, id: &str, force: bool, meta: &Re
     Ok(())
 }
 
-/// A sound's bytes as its public URL serves them: no credentials, so the project and id in the
-/// path are all there is (an id is a random UUID). `file` is `{id}.{format}`.
-pub struct Served {
-    pub sound: Sound,
-    pub store: SoundStore,
-}
-
-pub async fn for_serving(svc: &Services, project_id: &str, file: &str) -> Result<Served> {
+/// The sound a public URL names: no credentials, so the project and id in the path are all
+/// there is (an id is a random UUID). `file` is `{id}.{format}`; its bytes are in `svc.sounds`.
+pub async fn for_serving(svc: &Services, project_id: &str, file: &str) -> Result<Sound> {
     let (id, ext) = file.rsplit_once('.').ok_or(Error::NotFound)?;
     let (Ok(project), Ok(id)) = (validate::id(project_id), validate::id(id)) else { return Err(Error::NotFound) };
-    let sound = find(svc, &project, &id).await?.filter(|s| s.format == ext).ok_or(Error::NotFound)?;
-    Ok(Served { sound, store: svc.sounds.clone() })
+    find(svc, &project, &id).await?.filter(|s| s.format == ext).ok_or(Error::NotFound)
 }
 
 /// The project's stored bytes now, written into the current day's and month's usage rows
 /// (`storageUsedBytes` is a level, not a sum).
 async fn record_storage(svc: &Services, project_id: &str) -> Result<()> {
-    let bytes: i64 =
+    let bytes = stored_bytes(svc, project_id).await?;
+    crate::usage::set_storage(&svc.db, project_id, time::now(), bytes).await
+}
+
+/// The bytes of the project's sounds: its `storageUsedBytes`.
+pub(crate) async fn stored_bytes(svc: &Services, project_id: &str) -> Result<i64> {
+    let bytes =
         sqlx::query_scalar("SELECT CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) FROM sounds WHERE project_id = $1")
             .bind(project_id)
             .fetch_one(svc.db.pool())
             .await?;
-    crate::usage::set_storage(&svc.db, project_id, time::now(), bytes).await
+    Ok(bytes)
 }
 
 #[cfg(test)]

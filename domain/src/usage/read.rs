@@ -110,11 +110,7 @@ async fn report(svc: &Services, project_id: &str, quotas: Quotas, r: &Range) -> 
             .bind(project_id)
             .fetch_one(svc.db.pool())
             .await?;
-    let storage_used_bytes: i64 =
-        sqlx::query_scalar("SELECT CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) FROM sounds WHERE project_id = $1")
-            .bind(project_id)
-            .fetch_one(svc.db.pool())
-            .await?;
+    let storage_used_bytes = crate::sounds::stored_bytes(svc, project_id).await?;
     let current_period = if r.period_type == "daily" { super::day(now) } else { super::month(now) };
     // What this process counted and has not flushed yet belongs to the current period.
     if let Some(row) = data.iter_mut().find(|row| row.period == current_period) {

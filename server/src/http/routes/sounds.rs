@@ -109,11 +109,10 @@ async fn serve(
     Path((project, file)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let served = match sounds::for_serving(&s.svc, &project, &file).await {
-        Ok(served) => served,
+    let sound = match sounds::for_serving(&s.svc, &project, &file).await {
+        Ok(sound) => sound,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let sound = &served.sound;
     let etag = format!("\"{}\"", sound.sha256);
     let mut res = Response::builder()
         .header(header::CONTENT_TYPE, &sound.content_type)
@@ -153,7 +152,7 @@ async fn serve(
     if method == Method::HEAD {
         return res.body(Body::empty()).unwrap_or_default();
     }
-    match served.store.get(sound.storage_key(), wanted).await {
+    match s.svc.sounds.get(sound.storage_key(), wanted).await {
         Ok(bytes) => res.body(Body::from(bytes)).unwrap_or_default(),
         Err(e) => ApiError::from(e).into_response(),
     }
